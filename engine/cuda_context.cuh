@@ -1,0 +1,53 @@
+// For .cu files only: checked-call macros naming the call, file and line, and the engine's one
+// stream, cuBLAS and cuDNN handles and shared workspace.
+#pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace im::cuda {
+
+[[noreturn]] void fail(const char* library, const char* error, const char* call, const char* file, int line);
+
+cudaStream_t stream();
+cublasHandle_t cublas();
+cudnnHandle_t cudnn();
+// One workspace shared by cuDNN and our kernels; grows (with a synchronization) only when a larger
+// size is first asked for, so steady-state steps never allocate.
+void* workspace(size_t bytes);
+
+// Grid size for a grid-stride loop over n elements.
+inline unsigned grid_for(int64_t n, int threads = 256) {
+  int64_t b = (n + threads - 1) / threads;
+  const int64_t cap = 132 * 32;  // enough blocks to fill an H100 several times over
+  return static_cast<unsigned>(b < 1 ? 1 : (b > cap ? cap : b));
+}
+
+}  // namespace im::cuda
+
+#define IM_CUDA_CHECK(call)                                                                  \
+  do {                                                                                       \
+    cudaError_t im_err_ = (call);                                                            \
+    if (im_err_ != cudaSuccess)                                                              \
+      ::im::cuda::fail("CUDA", cudaGetErrorString(im_err_), #call, __FILE__, __LINE__);      \
+  } while (0)
+
+#define IM_CUBLAS_CHECK(call)                                                                \
+  do {                                                                                       \
+    cublasStatus_t im_st_ = (call);                                                          \
+    if (im_st_ != CUBLAS_STATUS_SUCCESS)                                                     \
+      ::im::cuda::fail("cuBLAS", cublasGetStatusString(im_st_), #call, __FILE__, __LINE__);  \
+  } while (0)
+
+#define IM_CUDNN_CHECK(call)                                                                 \
+  do {                                                                                       \
+    cudnnStatus_t im_st_ = (call);                                                           \
+    if (im_st_ != CUDNN_STATUS_SUCCESS)                                                      \
+      ::im::cuda::fail("cuDNN", cudnnGetErrorString(im_st_), #call, __FILE__, __LINE__);     \
+  } while (0)
+
+// After a kernel launch: reports launch-configuration errors at the launch site.
+#define IM_CUDA_LAUNCH_CHECK() IM_CUDA_CHECK(cudaGetLastError())

@@ -1,0 +1,26 @@
+// Devices (CPU, CUDA), detection of a usable GPU, and the CPU thread count.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace im {
+
+enum class Device : uint8_t { CPU = 0, CUDA = 1 };
+
+const char* device_name(Device d);
+// "cpu", "cuda" or "auto" (CUDA when usable, else CPU).
+Device parse_device(const std::string& name);
+
+// True when this build has the CUDA backend and a device with a working driver is present.
+// Never throws and never aborts; the first call probes, later calls return the cached answer.
+bool cuda_available();
+// Why cuda_available() is false ("" when it is true).
+std::string cuda_unavailable_reason();
+// CUDA when available, else CPU; the first time it falls back it says so once on stderr.
+Device default_device();
+
+// OpenMP threads used by the CPU backend (default: all cores given to the process).
+void set_num_threads(int n);
+int num_threads();
+
+}  // namespace im

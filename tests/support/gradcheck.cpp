@@ -1,0 +1,131 @@
+// Gradient checks by central differences, and CPU/CUDA parity.
+#include "support/gradcheck.h"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <sstream>
+
+#include "engine/autograd.h"
+#include "engine/rng.h"
+
+namespace im::test {
+
+Tensor random_tensor(const Shape& shape, uint64_t seed, float lo, float hi) {
+  Generator g(seed);
+  return rand_uniform(shape, g, Device::CPU, lo, hi);
+}
+
+double rel_error(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    double d = static_cast<double>(a[i]) - b[i];
+    num += d * d;
+    den += static_cast<double>(b[i]) * b[i];
+  }
+  return std::sqrt(num) / std::max(std::sqrt(den), 1e-30);
+}
+
+namespace {
+double weighted_sum(const Tensor& y, const std::vector<float>& w) {
+  std::vector<float> v = y.to_vector();
+  double s = 0;
+  for (size_t i = 0; i < v.size(); ++i) s += static_cast<double>(v[i]) * w[i];
+  return s;
+}
+}  // namespace
+
+void check_gradients(const OpFn& f, const std::vector<Tensor>& inputs, const GradCheckOptions& opt,
+                     const std::string& what) {
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) t.drop_grad();
+  autograd::clear_tape();
+  Tensor y = f(inputs);
+  REQUIRE(y.requires_grad());
+  Tensor w = random_tensor(y.shape(), opt.seed, -1.f, 1.f);
+  std::vector<float> wv = w.to_vector();
+  autograd::backward(y, w);
+
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const Tensor& x = inputs[k];
+    if (!x.defined() || !x.requires_grad()) continue;
+    REQUIRE(x.has_grad());
+    std::vector<float> analytic = x.grad().to_vector();
+    std::vector<float> numeric(analytic.size());
+    {
+      NoGrad ng;
+      float* p = x.data();
+      for (size_t j = 0; j < numeric.size(); ++j) {
+        float orig = p[j];
+        p[j] = orig + static_cast<float>(opt.eps);
+        double lp = weighted_sum(f(inputs), wv);
+        p[j] = orig - static_cast<float>(opt.eps);
+        double lm = weighted_sum(f(inputs), wv);
+        p[j] = orig;
+        // Divide by the step actually taken (float rounding of orig +- eps).
+        double h = (static_cast<double>(orig + static_cast<float>(opt.eps)) -
+                    static_cast<double>(orig - static_cast<float>(opt.eps)));
+        numeric[j] = static_cast<float>((lp - lm) / h);
+      }
+    }
+    double rel = rel_error(analytic, numeric);
+    size_t worst = 0;
+    double worst_excess = -1;
+    for (size_t j = 0; j < numeric.size(); ++j) {
+      double tol = opt.elem_atol + opt.elem_rtol * std::fabs(numeric[j]);
+      double excess = std::fabs(analytic[j] - numeric[j]) - tol;
+      if (excess > worst_excess) {
+        worst_excess = excess;
+        worst = j;
+      }
+    }
+    std::ostringstream os;
+    os << (what.empty() ? "" : what + ": ") << "input " << k << " " << x.shape().str() << " rel error " << rel
+       << ", worst element " << worst << " analytic " << analytic[worst] << " numeric " << numeric[worst];
+    INFO(os.str());
+    CHECK(rel < opt.rtol);
+    CHECK(worst_excess <= 0);
+  }
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) t.drop_grad();
+}
+
+void check_parity(const OpFn& f, const std::vector<Tensor>& cpu_inputs, double tol, const std::string& what) {
+  std::vector<Tensor> gpu_inputs;
+  for (const Tensor& t : cpu_inputs) {
+    if (!t.defined()) {
+      gpu_inputs.emplace_back();
+      continue;
+    }
+    t.drop_grad();
+    Tensor g = t.to(Device::CUDA);
+    if (t.requires_grad()) g.set_requires_grad(true);
+    gpu_inputs.push_back(g);
+  }
+  autograd::clear_tape();
+  Tensor yc = f(cpu_inputs);
+  Tensor yg = f(gpu_inputs);
+  REQUIRE(yc.shape() == yg.shape());
+  REQUIRE(yg.device() == Device::CUDA);
+  std::string label = what.empty() ? std::string("op") : what;
+  double out_err = rel_error(yg.to_vector(), yc.to_vector());
+  INFO(label << ": forward rel error " << out_err);
+  CHECK(out_err < tol);
+  if (!yc.requires_grad()) {
+    autograd::clear_tape();
+    return;
+  }
+  Tensor w = random_tensor(yc.shape(), 11, -1.f, 1.f);
+  autograd::backward(yc, w, true);
+  autograd::backward(yg, w.to(Device::CUDA));
+  for (size_t k = 0; k < cpu_inputs.size(); ++k) {
+    if (!cpu_inputs[k].defined() || !cpu_inputs[k].requires_grad()) continue;
+    double e = rel_error(gpu_inputs[k].grad().to_vector(), cpu_inputs[k].grad().to_vector());
+    INFO(label << ": gradient of input " << k << " rel error " << e);
+    CHECK(e < tol);
+    cpu_inputs[k].drop_grad();
+  }
+}
+
+}  // namespace im::test

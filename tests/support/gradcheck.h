@@ -1,0 +1,37 @@
+// Finite-difference gradient checks and CPU-vs-CUDA parity checks for engine ops.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace im::test {
+
+using OpFn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+struct GradCheckOptions {
+  double eps = 1e-2;    // finite-difference step (inputs are O(1))
+  double rtol = 1e-2;   // ||analytic - numeric|| / ||numeric||
+  double elem_atol = 2e-3, elem_rtol = 5e-2;  // per element
+  uint64_t seed = 7;    // weights of the scalar reduction
+};
+
+// Compares autograd's gradients of L = sum(w * f(inputs)) (w fixed random weights, L summed in
+// double) with central differences, for every CPU input that requires a gradient. Fails the current
+// Catch2 test with the worst element on mismatch.
+void check_gradients(const OpFn& f, const std::vector<Tensor>& inputs, const GradCheckOptions& opt = {},
+                     const std::string& what = "");
+
+// Random CPU tensor with values uniform in [lo, hi) (Philox, seeded).
+Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.f, float hi = 1.f);
+
+// ||a - b|| / max(||b||, 1e-30), in double.
+double rel_error(const std::vector<float>& a, const std::vector<float>& b);
+
+// Runs f on CPU inputs and on CUDA copies of them, with a backward seeded by the same random
+// weights, and requires the outputs and every input gradient to agree to ||a-b||/||b|| < tol.
+void check_parity(const OpFn& f, const std::vector<Tensor>& cpu_inputs, double tol = 1e-4, const std::string& what = "");
+
+}  // namespace im::test

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Configures and builds imunity into build/ (CUDA backend when nvcc and cuDNN are found).
+# Extra CMake arguments pass through, e.g. tools/build.sh -DIMUNITY_CUDA=OFF
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/cuda/bin"
+jobs=$(nproc)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DIMUNITY_WERROR=ON "$@"
+cmake --build build -j "$jobs"
