@@ -57,4 +57,8 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
 // The elements of x where mask is 1, in order, as a 1-D tensor (its size needs a device sync).
 Tensor masked_select(const Tensor& x, const Tensor& mask);
 
+// ---- comparisons (data masks, never differentiated) -- ops_compare.cpp, kernels/compare.*
+// 1 where x >= threshold, else 0.
+Tensor greater_equal(const Tensor& x, float threshold);
+
 }  // namespace im

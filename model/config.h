@@ -1,0 +1,86 @@
+// Configuration of the ImUnity networks and of training, with JSON round trip and the presets
+// "paper" (eq. 4 of the paper) and "authors-code" (the authors' released code, see IMUNITY_NOTES).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace im::model {
+
+// An optional biological-preservation head on the anatomy latent (paper 2.2.3).
+struct BioFeature {
+  std::string name;             // manifest column, e.g. "sex", "age"
+  std::string kind = "binary";  // "binary" (BCE with label smoothing) or "continuous" (L1 on a z-score)
+  float smoothing = 0.1f;       // label smoothing for binary features
+  std::vector<std::string> classes;  // binary: the two values, e.g. {"F", "M"} -> 0, 1
+  float mean = 0.f, scale = 1.f;     // continuous: target = (value - mean) / scale
+};
+
+struct ModelConfig {
+  int image_h = 128, image_w = 128;                     // multiples of 16
+  std::vector<int> encoder_widths = {16, 32, 64, 128, 128};  // strides 2, 2, 2, 2, 1
+  int anatomy_channels = 64;                            // mean and log-variance each
+  int contrast_channels = 64;
+  int contrast_dense_width = 128;                       // three per-pixel dense layers
+  bool contrast_pooled = false;                         // one contrast vector per image instead of a map
+  std::vector<int> decoder_widths = {128, 64, 32, 16, 8};  // strides 1, 2, 2, 2, 2, then 1 channel s1
+  int disc_width = 64;                                  // three conv s2 + BN + LeakyReLU, conv 1 s1
+  float disc_leaky_alpha = 0.3f;                        // Keras' LeakyReLU default
+  float bn_momentum = 0.01f;                            // PyTorch convention (Keras 0.99)
+  float bn_eps = 1e-3f;
+  int site_hidden = 128;
+  int n_sites = 2;
+  std::vector<std::string> site_names;
+  std::vector<BioFeature> bio;
+  float background_threshold = 0.001f;                  // input voxels below pass through unchanged
+  std::string init = "he";                              // "he" or "authors" (N(0, 0.05) convs, as the code)
+
+  int latent_h() const { return image_h / 16; }
+  int latent_w() const { return image_w / 16; }
+  // Throws im::Error with a clear message when a value is unusable.
+  void validate() const;
+};
+
+struct TrainConfig {
+  std::string preset = "paper";
+  // Loss weights: generator = -l_adv*adv + l_confusion*conf + l_bio*bio + l_l1*L1 + l_kl*KL + l_ssim*(1-SSIM)
+  float lambda_adv = 1.f, lambda_confusion = 1.f, lambda_bio = 1.f, lambda_l1 = 100.f, lambda_kl = 1e-3f,
+        lambda_ssim = 0.f;
+  bool kl_contrast = true;       // KL on the contrast code too (the code: anatomy only)
+  float gamma_min = 0.5f, gamma_max = 1.5f;
+  float real_label_noise = 0.1f;  // discriminator real targets 1 - U(0, noise)
+  float site_smoothing = 0.1f;
+  float lr = 1e-4f, beta1 = 0.5f, beta2 = 0.999f;
+  int batch = 16;
+  int64_t steps = 2000;
+  uint64_t seed = 1;
+  int validate_every = 200;       // steps
+  int validation_batches = 4;
+  float val_fraction = 0.1f;      // of the manifest's volumes, held out
+  // Plateau schedule (authors' code): lr *= lr_decay after `patience` validations without
+  // improvement; stop after `early_stop` (0 = never).
+  float lr_decay = 1.f;
+  int patience = 3, early_stop = 0;
+  int log_every = 10;
+  int checkpoint_every = 500;
+  std::string device = "auto";
+  int threads = 0;                // 0 = all cores
+  // Preprocessing applied to every volume, recorded in the checkpoint for inference.
+  double voxel_size = 2.0;        // mm; 0 keeps the input's
+  std::string norm = "wm-peak";
+
+  // Applies a named preset ("paper" or "authors-code") over the current values.
+  void apply_preset(const std::string& name);
+  void validate() const;
+};
+
+void to_json(nlohmann::json& j, const BioFeature& b);
+void from_json(const nlohmann::json& j, BioFeature& b);
+void to_json(nlohmann::json& j, const ModelConfig& c);
+void from_json(const nlohmann::json& j, ModelConfig& c);
+void to_json(nlohmann::json& j, const TrainConfig& c);
+void from_json(const nlohmann::json& j, TrainConfig& c);
+
+}  // namespace im::model

@@ -1,0 +1,70 @@
+// One ImUnity training step (paper eq. 4): discriminator update, site-head update on the detached
+// anatomy code, then the generator update; plus validation figures and per-site contrast codes.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/optim.h"
+#include "model/imunity.h"
+
+namespace im::model {
+
+// A batch on the model's device. s1 and s2 are two different axial slices of the same volumes.
+struct TrainBatch {
+  Tensor s1, s2;   // [N, 1, H, W] in [0, 1]
+  Tensor site;     // [N] site indices (as floats)
+  Tensor bio;      // [N, n_bio] targets: 0/1 for binary features, raw values for continuous ones
+};
+
+// Loss values of the last step, kept on the device (reading them synchronizes: do it every few steps).
+struct StepLosses {
+  Tensor discriminator, site, adversarial, confusion, biological, l1, kl, ssim, generator;
+};
+
+struct LossValues {
+  double discriminator = 0, site = 0, adversarial = 0, confusion = 0, biological = 0, l1 = 0, kl = 0,
+         ssim = 0, generator = 0;
+  bool finite() const;
+};
+LossValues read(const StepLosses& l);
+
+struct ValidationFigures {
+  double l1 = 0;          // masked mean |output - target|, mean codes, same gamma as in training
+  double ssim = 0;        // TensorFlow-convention SSIM (11x11 Gaussian, sigma 1.5, valid windows, range 1)
+  double site_accuracy = 0;  // of the site head on the anatomy mean codes
+  int64_t samples = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(ImUnity& model, const TrainConfig& cfg);
+
+  // All three updates of one step; advances the step counter and the RNG.
+  StepLosses step(const TrainBatch& batch);
+  // Reconstruction and site figures on a batch, without any update (mean codes, no sampling).
+  ValidationFigures validate(const TrainBatch& batch);
+
+  int64_t step_count() const { return step_; }
+  void set_step_count(int64_t s) { step_ = s; }
+  Generator& rng() { return rng_; }
+  float lr() const { return adam_.lr; }
+  void set_lr(float lr) { adam_.lr = lr; }
+  const TrainConfig& config() const { return cfg_; }
+
+ private:
+  Tensor biological_loss(const Tensor& z_anatomy, const Tensor& targets);
+  ImUnity& model_;
+  TrainConfig cfg_;
+  AdamConfig adam_;
+  Generator rng_;
+  int64_t step_ = 0;
+};
+
+// Mean contrast code (the encoder's mean, no sampling) of a batch of slices: shape [1, C, h, w]
+// (or [1, C, 1, 1] when pooled). Used for per-site and per-target codes.
+Tensor mean_contrast_code(ImUnity& model, const Tensor& slices);
+
+// Harmonizes slices [N, 1, H, W] towards a contrast code [1, C, h, w] (mean anatomy code).
+Tensor harmonize_slices(ImUnity& model, const Tensor& slices, const Tensor& contrast_code);
+
+}  // namespace im::model
