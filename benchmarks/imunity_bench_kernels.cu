@@ -381,31 +381,37 @@ void bench_adam() {
 }
 
 void bench_activations() {
-  // The largest activations: the first encoder layer (16 channels at H/2) at both input sizes.
   for (Image im : kImages) {
-    const int64_t n = kBatch * 16 * (im.H / 2) * (im.W / 2);
-    const std::string shape = shape_str({kBatch, 16, im.H / 2, im.W / 2});
-    std::vector<float> x = uniform(n, 21, -3.f, 3.f), dy = uniform(n, 22, -1.f, 1.f);
-    std::vector<float> yl(n), ys(n), dl_ref(n, 0.f), ds_ref(n, 0.f);
-    leaky_relu_forward_cpu(yl.data(), x.data(), n, 0.3f);
-    sigmoid_forward_cpu(ys.data(), x.data(), n);
-    leaky_relu_backward_cpu(dl_ref.data(), dy.data(), yl.data(), n, 0.3f);
-    sigmoid_backward_cpu(ds_ref.data(), dy.data(), ys.data(), n);
-    Buf dx_(x), ddy(dy), y(n), yl_in(yl), ys_in(ys), g(n);
-    bench_case("leaky_relu fwd", shape, 8.0 * n, Bound::Memory,
-               {{"v1 kernels/activation.cu", [&] { leaky_relu_forward_cuda(y.d, dx_.d, n, 0.3f); }},
-                {"v2 float4", [&] { bench::leaky_relu_forward_v2(y.d, dx_.d, n, 0.3f); }}},
-               [&] { y.zero(); }, [&] { return rel_error({{y.download(), yl}}); });
-    bench_case("leaky_relu bwd", shape, 16.0 * n, Bound::Memory,
-               {{"v1 kernels/activation.cu", [&] { leaky_relu_backward_cuda(g.d, ddy.d, yl_in.d, n, 0.3f); }},
-                {"v2 float4", [&] { bench::leaky_relu_backward_v2(g.d, ddy.d, yl_in.d, n, 0.3f); }}},
-               [&] { g.zero(); }, [&] { return rel_error({{g.download(), dl_ref}}); });
-    bench_case("sigmoid fwd", shape, 8.0 * n, Bound::Memory,
-               {{"v1 kernels/activation.cu", [&] { sigmoid_forward_cuda(y.d, dx_.d, n); }}}, [&] { y.zero(); },
-               [&] { return rel_error({{y.download(), ys}}); });
-    bench_case("sigmoid bwd", shape, 16.0 * n, Bound::Memory,
-               {{"v1 kernels/activation.cu", [&] { sigmoid_backward_cuda(g.d, ddy.d, ys_in.d, n); }}},
-               [&] { g.zero(); }, [&] { return rel_error({{g.download(), ds_ref}}); });
+    // LeakyReLU/ReLU at the largest activation (the decoder's 8 channels at full resolution);
+    // sigmoid on the generator's output [16, 1, H, W].
+    for (bool leaky : {true, false}) {
+      const int64_t C = leaky ? 8 : 1, n = kBatch * C * im.H * im.W;
+      const std::string shape = shape_str({kBatch, C, im.H, im.W});
+      std::vector<float> x = uniform(n, 21, -3.f, 3.f), dy = uniform(n, 22, -1.f, 1.f), y_ref(n), dx_ref(n, 0.f);
+      if (leaky) {
+        leaky_relu_forward_cpu(y_ref.data(), x.data(), n, 0.3f);
+        leaky_relu_backward_cpu(dx_ref.data(), dy.data(), y_ref.data(), n, 0.3f);
+      } else {
+        sigmoid_forward_cpu(y_ref.data(), x.data(), n);
+        sigmoid_backward_cpu(dx_ref.data(), dy.data(), y_ref.data(), n);
+      }
+      Buf dx_(x), ddy(dy), y(n), y_in(y_ref), g(n);
+      std::vector<Version> fwd, bwd;
+      if (leaky) {
+        fwd = {{"v1 kernels/activation.cu", [&] { leaky_relu_forward_cuda(y.d, dx_.d, n, 0.3f); }},
+               {"v2 float4", [&] { bench::leaky_relu_forward_v2(y.d, dx_.d, n, 0.3f); }}};
+        bwd = {{"v1 kernels/activation.cu", [&] { leaky_relu_backward_cuda(g.d, ddy.d, y_in.d, n, 0.3f); }},
+               {"v2 float4", [&] { bench::leaky_relu_backward_v2(g.d, ddy.d, y_in.d, n, 0.3f); }}};
+      } else {
+        fwd = {{"v1 kernels/activation.cu", [&] { sigmoid_forward_cuda(y.d, dx_.d, n); }}};
+        bwd = {{"v1 kernels/activation.cu", [&] { sigmoid_backward_cuda(g.d, ddy.d, y_in.d, n); }}};
+      }
+      const std::string name = leaky ? "leaky_relu(0.3)" : "sigmoid";
+      bench_case(name + " fwd", shape, 8.0 * n, Bound::Memory, fwd, [&] { y.zero(); },
+                 [&] { return rel_error({{y.download(), y_ref}}); });
+      bench_case(name + " bwd", shape, 16.0 * n, Bound::Memory, bwd, [&] { g.zero(); },
+                 [&] { return rel_error({{g.download(), dx_ref}}); });
+    }
   }
 }
 
