@@ -181,7 +181,7 @@ void bench_case(const std::string& kernel, const std::string& shape, double byte
     const double us = std::isnan(t.graph_us) ? t.eager_us : t.graph_us;
     const double gbs = bytes / (us * 1e3);
     const double pct = 100.0 * gbs / copy;
-    std::printf("%-22s %-26s %-18s %9.3f %9.2f %9.2f %8.1f %8.1f %6.1f%% %-4s %8.1e %s\n", kernel.c_str(),
+    std::printf("%-28s %-29s %-16s %9.3f %9.2f %9.2f %8.1f %8.1f %6.1f%% %-4s %8.1e %s\n", kernel.c_str(),
                 v.name.c_str(), shape.c_str(), bytes / 1e6, t.eager_us, t.graph_us, gbs, copy, pct, bound_name(bound),
                 err, ok ? "ok" : "MISMATCH");
     if (bound == Bound::Memory && pct < 80.0) g_short.push_back({kernel + " " + v.name + " " + shape, pct});
@@ -465,7 +465,7 @@ int main(int argc, char** argv) {
               "on an H100), for the copy as for the kernels. err: ||gpu - cpu|| / ||cpu|| against the CPU twin.\n"
               "bound: mem = memory-bound (goal >= 80%% of copy), lat = too small to be anything but launch/latency-\n"
               "bound, comp = arithmetic (Philox, 11x11 filters).\n\n");
-  std::printf("%-22s %-26s %-18s %9s %9s %9s %8s %8s %7s %-4s %8s %s\n", "kernel", "version", "shape", "MB", "eager us",
+  std::printf("%-28s %-29s %-16s %9s %9s %9s %8s %8s %7s %-4s %8s %s\n", "kernel", "version", "shape", "MB", "eager us",
               "graph us", "GB/s", "copy", "% copy", "bnd", "err", "check");
   bench_gamma();
   bench_reparam();
