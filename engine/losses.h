@@ -19,7 +19,9 @@ Tensor reparameterize(const Tensor& mu, const Tensor& logvar, Generator& gen, Te
 Tensor kl_divergence(const Tensor& mu, const Tensor& logvar);
 
 // Eq. (1): mean over the batch of the cross-entropy of softmax(logits [N, S]) with labels [N]
-// (class indices as floats), with label smoothing: target = (1 - s) * onehot + s / S.
+// (class indices as floats), with label smoothing: target = (1 - s) * onehot + s / S. A label
+// outside [0, S) is an error on the CPU; on the GPU (where checking would need a sync) it makes
+// the loss and that row's gradient NaN, which the trainer's NaN check reports.
 Tensor site_cross_entropy(const Tensor& logits, const Tensor& labels, float smoothing = 0.f);
 // Eq. (2): -(1/N) sum_i sum_s log(p_i^s) / S, the cross-entropy against the uniform distribution.
 Tensor confusion_loss(const Tensor& logits);
