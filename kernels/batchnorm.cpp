@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "kernels/ordered_sum.h"
 #include "kernels/parallel.h"
 
 namespace im {
@@ -50,13 +51,8 @@ void batchnorm_train_forward_cpu(float* y, float* mean, float* invstd, float* ru
   std::vector<double> sum, sumsq;
   channel_sums(N, C, S, sum, sumsq, [&](int64_t r, int64_t, double* a, double* b) {
     const float* xr = x + r * S;
-    double s = 0, q = 0;
-    for (int64_t i = 0; i < S; ++i) {
-      s += xr[i];
-      q += static_cast<double>(xr[i]) * xr[i];
-    }
-    *a = s;
-    *b = q;
+    *a = ordered_sum(S, [xr](int64_t i) { return static_cast<double>(xr[i]); });
+    *b = ordered_sum(S, [xr](int64_t i) { return static_cast<double>(xr[i]) * xr[i]; });
   });
   const double M = static_cast<double>(N * S);
   for (int64_t c = 0; c < C; ++c) {
@@ -91,13 +87,8 @@ void batchnorm_backward_cpu(float* dx, float* dgamma, float* dbeta, const float*
       const float* xr = x + r * S;
       const float* dr = dy + r * S;
       const double m = mean[c], is = invstd[c];
-      double s = 0, q = 0;
-      for (int64_t i = 0; i < S; ++i) {
-        s += dr[i];
-        q += dr[i] * ((xr[i] - m) * is);
-      }
-      *a = s;
-      *b = q;
+      *a = ordered_sum(S, [dr](int64_t i) { return static_cast<double>(dr[i]); });
+      *b = ordered_sum(S, [=](int64_t i) { return dr[i] * ((xr[i] - m) * is); });
     });
     for (int64_t c = 0; c < C; ++c) {
       if (dgamma) dgamma[c] += static_cast<float>(sdyx[c]);

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "kernels/ordered_sum.h"
 #include "kernels/parallel.h"
 
 namespace im {
@@ -67,9 +68,9 @@ double reduce_range(const Broadcast& red, const float* dy, const float* b, int64
     int64_t len = inner - col < r1 - r ? inner - col : r1 - r;
     if (b) {
       const float* bb = b + base_b + ob + col * sb;
-      for (int64_t i = 0; i < len; ++i) acc += static_cast<double>(d[i * so]) * bb[i * sb];
+      acc += ordered_sum(len, [=](int64_t i) { return static_cast<double>(d[i * so]) * bb[i * sb]; });
     } else {
-      for (int64_t i = 0; i < len; ++i) acc += d[i * so];
+      acc += ordered_sum(len, [=](int64_t i) { return static_cast<double>(d[i * so]); });
     }
     r += len;
   }
@@ -127,17 +128,18 @@ void binary_backward_cpu(float* ga, const float* dy, const float* b, const Broad
     return;
   }
   const int64_t chunks = (R + kReduceChunk - 1) / kReduceChunk;
-  std::vector<double> part(static_cast<size_t>(chunks));
-  for (int64_t j = 0; j < G; ++j) {
+  std::vector<double> part(static_cast<size_t>(G * chunks));
+#pragma omp parallel for schedule(static) if (G * R > kParallelGrain)
+  for (int64_t t = 0; t < G * chunks; ++t) {
+    const int64_t j = t / chunks, c = t % chunks;
     int64_t oo, ob;
     bcast_offsets<int64_t>(j, kept.nd, kept.dims, kept.sa, kept.sb, oo, ob);
-#pragma omp parallel for schedule(static) if (R > kParallelGrain)
-    for (int64_t c = 0; c < chunks; ++c) {
-      int64_t r1 = (c + 1) * kReduceChunk < R ? (c + 1) * kReduceChunk : R;
-      part[c] = reduce_range(red, dy, b, oo, ob, c * kReduceChunk, r1);
-    }
+    const int64_t r1 = (c + 1) * kReduceChunk < R ? (c + 1) * kReduceChunk : R;
+    part[t] = reduce_range(red, dy, b, oo, ob, c * kReduceChunk, r1);
+  }
+  for (int64_t j = 0; j < G; ++j) {
     double s = 0;
-    for (double p : part) s += p;
+    for (int64_t c = 0; c < chunks; ++c) s += part[j * chunks + c];
     ga[j] += alpha * static_cast<float>(s);
   }
 }

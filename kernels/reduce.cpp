@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "kernels/ordered_sum.h"
 #include "kernels/parallel.h"
 
 namespace im {
@@ -19,26 +20,24 @@ void reduce_sum_forward_cpu(float* y, const float* x, int64_t outer, int64_t R, 
 #pragma omp parallel for schedule(static) if (n > kParallelGrain)
       for (int64_t o = 0; o < outer; ++o) {
         const float* xr = x + o * R;
-        double s = 0;
-        for (int64_t r = 0; r < R; ++r) s += xr[r];
+        const double s = ordered_sum(R, [xr](int64_t r) { return static_cast<double>(xr[r]); });
         y[o] = static_cast<float>(s * scale);
       }
       return;
     }
     // Few long rows: fixed chunks summed in parallel, then in order.
     const int64_t chunks = (R + kReduceChunk - 1) / kReduceChunk;
-    std::vector<double> part(static_cast<size_t>(chunks));
-    for (int64_t o = 0; o < outer; ++o) {
+    std::vector<double> part(static_cast<size_t>(outer * chunks));
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+    for (int64_t t = 0; t < outer * chunks; ++t) {
+      const int64_t o = t / chunks, c = t % chunks;
       const float* xr = x + o * R;
-#pragma omp parallel for schedule(static)
-      for (int64_t c = 0; c < chunks; ++c) {
-        const int64_t r1 = (c + 1) * kReduceChunk < R ? (c + 1) * kReduceChunk : R;
-        double s = 0;
-        for (int64_t r = c * kReduceChunk; r < r1; ++r) s += xr[r];
-        part[c] = s;
-      }
+      const int64_t r0 = c * kReduceChunk, r1 = (c + 1) * kReduceChunk < R ? (c + 1) * kReduceChunk : R;
+      part[t] = ordered_sum(r1 - r0, [xr, r0](int64_t r) { return static_cast<double>(xr[r0 + r]); });
+    }
+    for (int64_t o = 0; o < outer; ++o) {
       double s = 0;
-      for (double p : part) s += p;
+      for (int64_t c = 0; c < chunks; ++c) s += part[o * chunks + c];
       y[o] = static_cast<float>(s * scale);
     }
     return;
