@@ -27,8 +27,10 @@ TEST_CASE("parity: linear with TF32 stays close") {
   Tensor x = test::random_tensor({128, 256}, 4).set_requires_grad(true);
   Tensor w = test::random_tensor({64, 256}, 5).set_requires_grad(true);
   Tensor b = test::random_tensor({64}, 6).set_requires_grad(true);
-  cuda::set_tf32(true);
+  struct Tf32On {  // back to full fp32 for the other parity tests, even if this one fails
+    Tf32On() { cuda::set_tf32(true); }
+    ~Tf32On() { cuda::set_tf32(false); }
+  } tf32;
   test::check_parity([](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); }, {x, w, b}, 1e-2,
                      "linear TF32");
-  cuda::set_tf32(false);
 }
