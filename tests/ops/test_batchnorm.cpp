@@ -67,7 +67,7 @@ TEST_CASE("batch_norm: finite-difference gradients in training and eval mode") {
   }
 }
 
-TEST_CASE("batch_norm: the training output is normalized per channel; running statistics follow PyTorch's rule") {
+TEST_CASE("batch_norm: the training output is normalized per channel and running statistics follow PyTorch's rule") {
   Tensor x = test::random_tensor({4, 3, 5, 5}, 7, -3.f, 5.f);
   Tensor rm = Tensor::zeros({3}), rv = Tensor::full({3}, 1.f);
   Tensor y = batch_norm(x, Tensor(), Tensor(), rm, rv, true, 0.25f, 1e-5f);
@@ -91,7 +91,7 @@ TEST_CASE("batch_norm: the training output is normalized per channel; running st
   }
 }
 
-TEST_CASE("batch_norm: deterministic over thread counts; invalid inputs are rejected") {
+TEST_CASE("batch_norm: deterministic over thread counts and invalid inputs are rejected") {
   Tensor x = test::random_tensor({16, 4, 32, 32}, 9);
   auto run = [&](int threads) {
     set_num_threads(threads);
