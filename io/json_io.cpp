@@ -1,0 +1,170 @@
+// JSON forms of NiftiHeaderInfo, Reorientation, GridMap, NormParams and PrepRecord.
+#include "io/json_io.h"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "io/atomic_file.h"
+#include "io/error.h"
+
+using nlohmann::json;
+
+namespace im::io {
+namespace {
+
+json num(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
+double get_num(const json& j) { return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>(); }
+
+template <size_t N>
+json nums(const double (&a)[N]) {
+  json j = json::array();
+  for (double x : a) j.push_back(num(x));
+  return j;
+}
+template <size_t N>
+void get_nums(const json& j, double (&a)[N]) {
+  for (size_t i = 0; i < N; ++i) a[i] = get_num(j.at(i));
+}
+template <class T, size_t N>
+json arr(const std::array<T, N>& a) {
+  json j = json::array();
+  for (const T& x : a) j.push_back(num(static_cast<double>(x)));
+  return j;
+}
+template <class T, size_t N>
+std::array<T, N> get_arr(const json& j) {
+  std::array<T, N> a{};
+  for (size_t i = 0; i < N; ++i) a[i] = static_cast<T>(get_num(j.at(i)));
+  return a;
+}
+
+json grid_to_json(const GridMap& m) {
+  return {{"src_dim", m.src_dim}, {"dst_dim", m.dst_dim}, {"scale", arr(m.scale)}, {"shift", arr(m.shift)}};
+}
+GridMap grid_from_json(const json& j) {
+  GridMap m;
+  m.src_dim = j.at("src_dim").get<Dims>();
+  m.dst_dim = j.at("dst_dim").get<Dims>();
+  m.scale = get_arr<double, 3>(j.at("scale"));
+  m.shift = get_arr<double, 3>(j.at("shift"));
+  return m;
+}
+
+json norm_to_json(const NormParams& p) {
+  return {{"method", norm_name(p.method)}, {"scale", num(p.scale)},         {"offset", num(p.offset)},
+          {"upper", num(p.upper)},         {"wm_peak", num(p.wm_peak)},     {"stripe_lo", num(p.stripe_lo)},
+          {"stripe_hi", num(p.stripe_hi)}, {"stripe_mean", num(p.stripe_mean)}, {"stripe_sd", num(p.stripe_sd)},
+          {"formula", "out = clip(scale * in + offset, 0, 1); voxels <= 0 stay 0"}};
+}
+NormParams norm_from_json(const json& j) {
+  NormParams p;
+  p.method = parse_norm(j.at("method").get<std::string>());
+  p.scale = get_num(j.at("scale")), p.offset = get_num(j.at("offset")), p.upper = get_num(j.at("upper"));
+  p.wm_peak = get_num(j.at("wm_peak"));
+  p.stripe_lo = get_num(j.at("stripe_lo")), p.stripe_hi = get_num(j.at("stripe_hi"));
+  p.stripe_mean = get_num(j.at("stripe_mean")), p.stripe_sd = get_num(j.at("stripe_sd"));
+  return p;
+}
+
+}  // namespace
+
+json header_to_json(const NiftiHeaderInfo& h) {
+  json raw = {{"valid", h.raw.valid}, {"dim", h.raw.dim},   {"quatern", nums(h.raw.quatern)}, {"qoffset", nums(h.raw.qoffset)},
+              {"qfac", num(h.raw.qfac)}, {"pixdim", nums(h.raw.pixdim)}, {"qform", arr(h.raw.qform)}, {"sform", arr(h.raw.sform)}};
+  return {{"version", h.version},       {"datatype", h.datatype},        {"datatype_name", dtype_name(h.datatype)},
+          {"qform_code", h.qform_code}, {"sform_code", h.sform_code},    {"qform", arr(h.qform)},
+          {"sform", arr(h.sform)},      {"pixdim", nums(h.pixdim)},      {"xyzt_units", h.xyzt_units},
+          {"intent_code", h.intent_code}, {"intent_p", nums(h.intent_p)}, {"intent_name", h.intent_name},
+          {"descrip", h.descrip},       {"aux_file", h.aux_file},        {"dim_info", h.dim_info},
+          {"slice_code", h.slice_code}, {"slice_start", h.slice_start},  {"slice_end", h.slice_end},
+          {"slice_duration", num(h.slice_duration)}, {"toffset", num(h.toffset)}, {"cal_min", num(h.cal_min)},
+          {"cal_max", num(h.cal_max)},  {"scl_slope", num(h.scl_slope)}, {"scl_inter", num(h.scl_inter)},
+          {"raw", raw}};
+}
+
+NiftiHeaderInfo header_from_json(const json& j) {
+  NiftiHeaderInfo h;
+  h.version = j.at("version");
+  h.datatype = j.at("datatype");
+  h.qform_code = j.at("qform_code"), h.sform_code = j.at("sform_code");
+  h.qform = get_arr<double, 16>(j.at("qform")), h.sform = get_arr<double, 16>(j.at("sform"));
+  get_nums(j.at("pixdim"), h.pixdim);
+  h.xyzt_units = j.at("xyzt_units");
+  h.intent_code = j.at("intent_code");
+  get_nums(j.at("intent_p"), h.intent_p);
+  h.intent_name = j.at("intent_name"), h.descrip = j.at("descrip"), h.aux_file = j.at("aux_file");
+  h.dim_info = j.at("dim_info"), h.slice_code = j.at("slice_code");
+  h.slice_start = j.at("slice_start"), h.slice_end = j.at("slice_end");
+  h.slice_duration = get_num(j.at("slice_duration")), h.toffset = get_num(j.at("toffset"));
+  h.cal_min = get_num(j.at("cal_min")), h.cal_max = get_num(j.at("cal_max"));
+  h.scl_slope = get_num(j.at("scl_slope")), h.scl_inter = get_num(j.at("scl_inter"));
+  const json& raw = j.at("raw");
+  h.raw.valid = raw.at("valid");
+  h.raw.dim = raw.at("dim").get<Dims>();
+  get_nums(raw.at("quatern"), h.raw.quatern);
+  get_nums(raw.at("qoffset"), h.raw.qoffset);
+  h.raw.qfac = get_num(raw.at("qfac"));
+  get_nums(raw.at("pixdim"), h.raw.pixdim);
+  h.raw.qform = get_arr<double, 16>(raw.at("qform"));
+  h.raw.sform = get_arr<double, 16>(raw.at("sform"));
+  return h;
+}
+
+json record_to_json(const PrepRecord& r) {
+  const Reorientation& o = r.reorientation;
+  return {{"input", r.input},
+          {"input_dim", r.input_dim},
+          {"input_affine", arr(r.input_affine)},
+          {"input_axcodes", axcodes(r.input_affine)},
+          {"input_header", header_to_json(r.input_header)},
+          {"reorientation", {{"perm", o.perm}, {"flip", o.flip}, {"src_dim", o.src_dim}}},
+          {"resample", grid_to_json(r.resample)},
+          {"pad", grid_to_json(r.pad)},
+          {"output_dim", r.output_dim},
+          {"output_affine", arr(r.output_affine)},
+          {"normalization", norm_to_json(r.norm)},
+          {"mask", {{"source", r.mask_source}, {"fraction", r.mask_fraction}, {"applied", r.mask_applied}}}};
+}
+
+PrepRecord record_from_json(const json& j) {
+  try {
+    PrepRecord r;
+    r.input = j.value("input", "");
+    r.input_dim = j.at("input_dim").get<Dims>();
+    r.input_affine = get_arr<double, 16>(j.at("input_affine"));
+    r.input_header = header_from_json(j.at("input_header"));
+    const json& o = j.at("reorientation");
+    r.reorientation.perm = o.at("perm").get<std::array<int, 3>>();
+    r.reorientation.flip = o.at("flip").get<std::array<bool, 3>>();
+    r.reorientation.src_dim = o.at("src_dim").get<Dims>();
+    r.resample = grid_from_json(j.at("resample"));
+    r.pad = grid_from_json(j.at("pad"));
+    r.output_dim = j.at("output_dim").get<Dims>();
+    r.output_affine = get_arr<double, 16>(j.at("output_affine"));
+    r.norm = norm_from_json(j.at("normalization"));
+    const json& m = j.at("mask");
+    r.mask_source = m.at("source"), r.mask_fraction = m.at("fraction"), r.mask_applied = m.at("applied");
+    return r;
+  } catch (const json::exception& e) {
+    throw Error(std::string("malformed prep record: ") + e.what());
+  }
+}
+
+void write_json(const std::string& path, const json& j, bool overwrite) {
+  const std::string text = j.dump(2) + "\n";
+  write_file_atomic(path, text.data(), text.size(), overwrite);
+}
+
+json read_json(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) fail(path, "cannot open");
+  try {
+    return json::parse(f);
+  } catch (const json::exception& e) {
+    fail(path, std::string("not valid JSON: ") + e.what());
+  }
+}
+
+}  // namespace im::io

@@ -1,0 +1,214 @@
+// Brain and head masks: label/mask resampling through affines, Otsu thresholding, morphology.
+#include "io/mask.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "io/error.h"
+#include "io/nifti.h"
+
+namespace im::io {
+namespace {
+
+// Max (dilate) or min (erode) filter along one axis, edges replicated. The volume is seen as
+// [outer][n][inner] (inner = the stride of the axis): a sliding count of ones over whole rows of
+// `inner` voxels keeps the memory access contiguous for every axis and the cost O(n) per line.
+void extremum_axis(Mask& m, const Dims& d, int axis, int r, bool take_max) {
+  if (r <= 0) return;
+  const int64_t n = d[axis], inner = axis == 0 ? 1 : axis == 1 ? d[0] : d[0] * d[1];
+  const int64_t outer = d[0] * d[1] * d[2] / (n * inner);
+  const int64_t chunk = std::min<int64_t>(inner, 4096), chunks = (inner + chunk - 1) / chunk;
+  Mask out(m.size());
+#pragma omp parallel
+  {
+    std::vector<int32_t> count(static_cast<size_t>(chunk));
+#pragma omp for schedule(static) collapse(2)
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t c = 0; c < chunks; ++c) {
+        const int64_t j0 = c * chunk, len = std::min(chunk, inner - j0);
+        const uint8_t* src = m.data() + o * n * inner + j0;
+        uint8_t* dst = out.data() + o * n * inner + j0;
+        std::fill(count.begin(), count.end(), 0);
+        for (int64_t i = 0; i <= std::min(r, static_cast<int>(n - 1)); ++i)
+          for (int64_t j = 0; j < len; ++j) count[j] += src[i * inner + j] != 0;
+        for (int64_t i = 0; i < n; ++i) {
+          const int32_t window = static_cast<int32_t>(std::min<int64_t>(n, i + r + 1) - std::max<int64_t>(0, i - r));
+          for (int64_t j = 0; j < len; ++j) dst[i * inner + j] = take_max ? count[j] > 0 : count[j] == window;
+          if (i + r + 1 < n)
+            for (int64_t j = 0; j < len; ++j) count[j] += src[(i + r + 1) * inner + j] != 0;
+          if (i - r >= 0)
+            for (int64_t j = 0; j < len; ++j) count[j] -= src[(i - r) * inner + j] != 0;
+        }
+      }
+  }
+  m.swap(out);
+}
+
+// Fills the holes of a mask: the 0-voxels not connected to the border are set to 1. Connectivity
+// and "border" use only the axes in `moves`: all three for 3-D holes, two for holes closed within
+// every slice across the third axis (one pass over the volume either way).
+void fill_enclosed(Mask& m, const Dims& d, const std::array<bool, 3>& moves) {
+  const int64_t step[3] = {1, d[0], d[0] * d[1]};
+  std::vector<int64_t> stack;
+  for (int64_t z = 0, i = 0; z < d[2]; ++z)
+    for (int64_t y = 0; y < d[1]; ++y)
+      for (int64_t x = 0; x < d[0]; ++x, ++i) {
+        const int64_t c[3] = {x, y, z};
+        bool border = false;
+        for (int a = 0; a < 3; ++a) border = border || (moves[a] && (c[a] == 0 || c[a] == d[a] - 1));
+        if (border && m[i] == 0) m[i] = 2, stack.push_back(i);
+      }
+  while (!stack.empty()) {
+    const int64_t i = stack.back();
+    stack.pop_back();
+    const int64_t c[3] = {i % d[0], i / d[0] % d[1], i / (d[0] * d[1])};
+    for (int a = 0; a < 3; ++a) {
+      if (!moves[a]) continue;
+      if (c[a] > 0 && m[i - step[a]] == 0) m[i - step[a]] = 2, stack.push_back(i - step[a]);
+      if (c[a] < d[a] - 1 && m[i + step[a]] == 0) m[i + step[a]] = 2, stack.push_back(i + step[a]);
+    }
+  }
+  for (uint8_t& v : m) v = v == 2 ? 0 : 1;
+}
+
+double percentile_of(std::vector<float> v, double p) {
+  if (v.empty()) return 0;
+  const size_t k = static_cast<size_t>(std::clamp(p / 100.0, 0.0, 1.0) * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+Mask mask_from_volume(const Volume& grid, const Volume& source, float threshold) {
+  Mask m(static_cast<size_t>(grid.size()), 0);
+  if (grid.dim == source.dim && max_abs_diff(grid.affine, source.affine) < 1e-6) {
+    for (int64_t i = 0; i < grid.size(); ++i) m[i] = source.data[i] > threshold;
+    return m;
+  }
+  const Mat4 t = mul(inverse_affine(source.affine), grid.affine);  // grid voxel -> source voxel
+  const Dims& g = grid.dim;
+  const Dims& s = source.dim;
+#pragma omp parallel for schedule(static)
+  for (int64_t z = 0; z < g[2]; ++z)
+    for (int64_t y = 0; y < g[1]; ++y)
+      for (int64_t x = 0; x < g[0]; ++x) {
+        const Vec3 p = apply(t, double(x), double(y), double(z));
+        const int64_t i = static_cast<int64_t>(std::floor(p[0] + 0.5)), j = static_cast<int64_t>(std::floor(p[1] + 0.5)),
+                      k = static_cast<int64_t>(std::floor(p[2] + 0.5));
+        if (i < 0 || j < 0 || k < 0 || i >= s[0] || j >= s[1] || k >= s[2]) continue;
+        m[x + g[0] * (y + g[1] * z)] = source.data[i + s[0] * (j + s[1] * k)] > threshold;
+      }
+  return m;
+}
+
+Mask read_mask_file(const Volume& grid, const std::string& path) {
+  ReadOptions o;
+  o.nonfinite = NonFinite::zero;
+  return mask_from_volume(grid, read_volume(path, o), 0.5f);
+}
+
+Mask read_label_mask(const Volume& grid, const std::string& path) {
+  ReadOptions o;
+  o.nonfinite = NonFinite::zero;
+  return mask_from_volume(grid, read_volume(path, o), 0.0f);
+}
+
+double otsu_threshold(const std::vector<float>& values) {
+  if (values.empty()) return 0;
+  const double lo = *std::min_element(values.begin(), values.end());
+  // The percentile from at most ~1M evenly strided values: plenty for a histogram range.
+  const size_t stride = std::max<size_t>(1, values.size() / (1 << 20));
+  std::vector<float> sample;
+  for (size_t i = 0; i < values.size(); i += stride) sample.push_back(values[i]);
+  const double hi = percentile_of(std::move(sample), 99.9);
+  if (!(hi > lo)) return lo;
+  constexpr int kBins = 256;
+  std::vector<double> h(kBins, 0);
+  for (float v : values) h[std::clamp(static_cast<int>((v - lo) / (hi - lo) * kBins), 0, kBins - 1)] += 1;
+  double total = 0, sum_all = 0;
+  for (int i = 0; i < kBins; ++i) total += h[i], sum_all += i * h[i];
+  double w0 = 0, sum0 = 0, best = -1;
+  int best_i = 0;
+  for (int i = 0; i < kBins - 1; ++i) {
+    w0 += h[i], sum0 += i * h[i];
+    const double w1 = total - w0;
+    if (w0 == 0 || w1 == 0) continue;
+    const double m0 = sum0 / w0, m1 = (sum_all - sum0) / w1;
+    const double between = w0 * w1 * (m0 - m1) * (m0 - m1);
+    if (between > best) best = between, best_i = i;
+  }
+  return lo + (best_i + 1) * (hi - lo) / kBins;  // upper edge of the last background bin
+}
+
+void dilate(Mask& m, const Dims& d, const std::array<int, 3>& r) {
+  for (int a = 0; a < 3; ++a) extremum_axis(m, d, a, r[a], true);
+}
+
+void erode(Mask& m, const Dims& d, const std::array<int, 3>& r) {
+  for (int a = 0; a < 3; ++a) extremum_axis(m, d, a, r[a], false);
+}
+
+void keep_largest_component(Mask& m, const Dims& d) {
+  std::vector<int32_t> label(m.size(), 0);
+  std::vector<int64_t> sizes{0}, stack;
+  const int64_t n = static_cast<int64_t>(m.size()), step[3] = {1, d[0], d[0] * d[1]};
+  for (int64_t s = 0; s < n; ++s) {
+    if (!m[s] || label[s]) continue;
+    const int32_t id = static_cast<int32_t>(sizes.size());
+    int64_t count = 0;
+    label[s] = id;
+    stack.push_back(s);
+    while (!stack.empty()) {
+      const int64_t i = stack.back();
+      stack.pop_back();
+      ++count;
+      const int64_t c[3] = {i % d[0], i / d[0] % d[1], i / (d[0] * d[1])};
+      for (int a = 0; a < 3; ++a) {
+        if (c[a] > 0 && m[i - step[a]] && !label[i - step[a]]) label[i - step[a]] = id, stack.push_back(i - step[a]);
+        if (c[a] < d[a] - 1 && m[i + step[a]] && !label[i + step[a]]) label[i + step[a]] = id, stack.push_back(i + step[a]);
+      }
+    }
+    sizes.push_back(count);
+  }
+  if (sizes.size() <= 2) return;
+  const int32_t keep = static_cast<int32_t>(std::max_element(sizes.begin(), sizes.end()) - sizes.begin());
+  for (int64_t i = 0; i < n; ++i) m[i] = label[i] == keep;
+}
+
+void fill_holes(Mask& m, const Dims& d) {
+  fill_enclosed(m, d, {true, true, true});
+  // Openings to the outside (ear canals, nostrils) defeat a 3-D fill; a cavity closed in every
+  // slice across some axis is still filled there.
+  for (int a = 0; a < 3; ++a) {
+    std::array<bool, 3> moves{true, true, true};
+    moves[a] = false;
+    fill_enclosed(m, d, moves);
+  }
+}
+
+Mask auto_mask(const Volume& v, const AutoMaskOptions& o) {
+  const double t = otsu_threshold(v.data);
+  Mask m(v.data.size());
+  for (size_t i = 0; i < m.size(); ++i) m[i] = v.data[i] > t;
+  const Vec3 vs = v.voxel_size();
+  std::array<int, 3> r{};
+  for (int a = 0; a < 3; ++a) r[a] = static_cast<int>(std::lround(o.closing_mm / vs[a]));
+  dilate(m, v.dim, r);
+  erode(m, v.dim, r);
+  keep_largest_component(m, v.dim);
+  if (o.fill_holes) fill_holes(m, v.dim);
+  return m;
+}
+
+double mask_fraction(const Mask& m) {
+  return m.empty() ? 0 : static_cast<double>(mask_count(m)) / static_cast<double>(m.size());
+}
+
+int64_t mask_count(const Mask& m) {
+  int64_t c = 0;
+  for (uint8_t v : m) c += v != 0;
+  return c;
+}
+
+}  // namespace im::io

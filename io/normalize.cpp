@@ -1,0 +1,155 @@
+// WM-peak and White-Stripe normalization: histograms, mode finding, the linear map and its inverse.
+#include "io/normalize.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "io/error.h"
+
+namespace im::io {
+
+const char* norm_name(NormMethod m) {
+  switch (m) {
+    case NormMethod::wm_peak: return "wm-peak";
+    case NormMethod::white_stripe: return "white-stripe";
+    default: return "none";
+  }
+}
+
+NormMethod parse_norm(const std::string& name) {
+  std::string n = name;
+  std::replace(n.begin(), n.end(), '_', '-');
+  if (n == "none") return NormMethod::none;
+  if (n == "wm-peak") return NormMethod::wm_peak;
+  if (n == "white-stripe") return NormMethod::white_stripe;
+  throw Error("unknown normalization '" + name + "' (choose wm-peak, white-stripe or none)");
+}
+
+Histogram histogram(const std::vector<float>& v, const Mask* mask, double lo, double hi, int bins) {
+  Histogram h;
+  h.lo = lo, h.hi = hi;
+  h.count.assign(static_cast<size_t>(std::max(1, bins)), 0.0);
+  const double w = h.width();
+  for (size_t i = 0; i < v.size(); ++i) {
+    if ((mask && !(*mask)[i]) || v[i] < lo || v[i] > hi) continue;
+    const auto b = std::min<size_t>(static_cast<size_t>((v[i] - lo) / w), h.count.size() - 1);
+    h.count[b] += 1;
+  }
+  return h;
+}
+
+std::vector<double> smooth(const std::vector<double>& h, double sigma) {
+  if (!(sigma > 0)) return h;
+  const int n = static_cast<int>(h.size()), r = static_cast<int>(std::ceil(3 * sigma));
+  std::vector<double> out(h.size(), 0.0);
+  for (int i = 0; i < n; ++i) {
+    double acc = 0, wsum = 0;
+    // Truncated at the ends and renormalised, so the edges are not pulled down.
+    for (int j = std::max(0, i - r); j <= std::min(n - 1, i + r); ++j) {
+      const double w = std::exp(-0.5 * (i - j) * (i - j) / (sigma * sigma));
+      acc += w * h[j], wsum += w;
+    }
+    out[i] = acc / wsum;
+  }
+  return out;
+}
+
+double last_mode_bin(const std::vector<double>& h, double min_height) {
+  const int n = static_cast<int>(h.size());
+  if (n < 3) return -1;
+  const double top = *std::max_element(h.begin(), h.end());
+  for (int i = n - 2; i >= 1; --i) {
+    if (!(h[i] >= h[i - 1] && h[i] > h[i + 1] && h[i] >= min_height * top && h[i] > 0)) continue;
+    const double den = h[i - 1] - 2 * h[i] + h[i + 1];
+    const double shift = den < 0 ? 0.5 * (h[i - 1] - h[i + 1]) / den : 0.0;
+    return i + std::clamp(shift, -0.5, 0.5);
+  }
+  return -1;
+}
+
+double quantization_step(const NiftiHeaderInfo& h) {
+  const bool integer = h.datatype != dtype::float32 && h.datatype != dtype::float64 && dtype_size(h.datatype) > 0;
+  if (!integer) return 0;
+  return std::isfinite(h.scl_slope) && h.scl_slope != 0 ? std::fabs(h.scl_slope) : 1.0;
+}
+
+double masked_percentile(const std::vector<float>& v, const Mask& mask, double p) {
+  std::vector<float> in;
+  in.reserve(v.size() / 4);
+  for (size_t i = 0; i < v.size(); ++i)
+    if (mask[i]) in.push_back(v[i]);
+  if (in.empty()) return 0;
+  const size_t k = static_cast<size_t>(std::clamp(p / 100.0, 0.0, 1.0) * static_cast<double>(in.size() - 1));
+  std::nth_element(in.begin(), in.begin() + static_cast<long>(k), in.end());
+  return in[k];
+}
+
+NormParams fit_normalization(const Volume& v, const Mask& mask, const NormOptions& o) {
+  NormParams p;
+  p.method = o.method;
+  if (o.method == NormMethod::none) return p;
+  std::vector<float> in;
+  for (size_t i = 0; i < v.data.size(); ++i)
+    if (mask[i]) in.push_back(v.data[i]);
+  if (in.size() < 100) throw Error("cannot normalize: the brain mask has only " + std::to_string(in.size()) + " voxels");
+  // Order statistics by selection (O(n) each) rather than a full sort of millions of voxels.
+  const auto quantile = [&](double q) {
+    const auto k = static_cast<long>(std::clamp(q, 0.0, 1.0) * static_cast<double>(in.size() - 1));
+    std::nth_element(in.begin(), in.begin() + k, in.end());
+    return static_cast<double>(in[static_cast<size_t>(k)]);
+  };
+  p.upper = quantile(o.upper_percentile / 100.0);
+  if (!(p.upper > 0)) throw Error("cannot normalize: the masked intensities are not positive");
+  // Rescaled to [0, 1] by the upper percentile, the histogram has the same shape whatever the
+  // scanner's units; voxels above it (vessels, fat, the clipped tail) are left out. Integer data
+  // (uint8 IXI with a scl_slope, say) take only multiples of a step: bins that are not whole
+  // multiples of it alias into a comb of false modes, so the bins are aligned to the step.
+  Histogram h = histogram(v.data, &mask, 0.0, p.upper, o.bins);
+  const double step = quantization_step(v.header);
+  if (step > 0) {
+    const double width = step * std::ceil(p.upper / o.bins / step);
+    h = histogram(v.data, &mask, -step / 2, -step / 2 + width * std::ceil((p.upper + step / 2) / width),
+                  static_cast<int>(std::ceil((p.upper + step / 2) / width)));
+  }
+  const double bin = last_mode_bin(smooth(h.count, o.smooth_fraction * p.upper / h.width()), o.min_peak_height);
+  if (bin < 0) throw Error("cannot normalize: no white-matter mode in the intensity histogram");
+  p.wm_peak = h.center(bin);
+  if (o.method == NormMethod::wm_peak) {
+    p.scale = o.wm_target / p.wm_peak;
+    p.offset = 0;
+    return p;
+  }
+  // White-Stripe: the voxels whose quantile is within tau of the WM peak's quantile.
+  const float peak = static_cast<float>(p.wm_peak);
+  const double f = static_cast<double>(std::count_if(in.begin(), in.end(), [peak](float x) { return x <= peak; })) /
+                   static_cast<double>(in.size());
+  p.stripe_lo = quantile(f - o.ws_tau);
+  p.stripe_hi = quantile(f + o.ws_tau);
+  double sum = 0, sum2 = 0;
+  int64_t n = 0;
+  for (float x : in)
+    if (x >= p.stripe_lo && x <= p.stripe_hi) sum += x, sum2 += double(x) * x, ++n;
+  p.stripe_mean = sum / double(n);
+  p.stripe_sd = std::sqrt(std::max(0.0, sum2 / double(n) - p.stripe_mean * p.stripe_mean));
+  if (!(p.stripe_sd > 0)) throw Error("cannot normalize: the white stripe has no spread");
+  // z = (in - mean) / sd, then out = target + ws_sd_target * z on the [0, 1] scale.
+  p.scale = o.ws_sd_target / p.stripe_sd;
+  p.offset = o.wm_target - p.scale * p.stripe_mean;
+  return p;
+}
+
+void apply_normalization(Volume& v, const NormParams& p) {
+  if (p.method == NormMethod::none) return;
+  const float a = static_cast<float>(p.scale), b = static_cast<float>(p.offset);
+  for (float& x : v.data) x = x > 0 ? std::clamp(a * x + b, 0.0f, 1.0f) : 0.0f;
+  v.header.cal_min = 0, v.header.cal_max = 1;
+}
+
+void invert_normalization(Volume& v, const NormParams& p) {
+  if (p.method == NormMethod::none) return;
+  const double a = p.scale, b = p.offset;
+  for (float& x : v.data) x = x > 0 ? static_cast<float>((x - b) / a) : 0.0f;
+  v.header.cal_min = v.header.cal_max = 0;
+}
+
+}  // namespace im::io

@@ -1,0 +1,62 @@
+// Intensity normalization inside a brain mask: WM peak at 0.7 on a [0,1] scale (the paper), or
+// White-Stripe (Shinohara et al. 2014) mapped onto the same scale. Both are one linear map
+// out = clip(scale * in + offset, 0, 1), kept in NormParams so that it can be undone.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "io/mask.h"
+#include "io/volume.h"
+
+namespace im::io {
+
+enum class NormMethod { none, wm_peak, white_stripe };
+const char* norm_name(NormMethod m);           // "none", "wm-peak", "white-stripe"
+NormMethod parse_norm(const std::string& name);  // accepts - or _; throws Error otherwise
+
+struct NormOptions {
+  NormMethod method = NormMethod::wm_peak;
+  double wm_target = 0.7;          // where the WM peak (White-Stripe: the stripe mean) lands
+  double upper_percentile = 99.5;  // the histogram covers [0, this percentile of the masked voxels]
+  int bins = 200;                  // histogram bins over that range
+  double smooth_fraction = 0.01;   // Gaussian sigma of the histogram smoothing, as a fraction of the
+                                   // upper percentile value (1%: resolves the WM mode at 2 mm)
+  double min_peak_height = 0.1;    // a mode counts when its height is >= this x the highest one
+  double ws_tau = 0.05;            // White-Stripe: stripe half-width, in quantiles around the WM peak
+  double ws_sd_target = 0.0175;     // White-Stripe: one stripe standard deviation on the [0,1] scale
+                                   // (0.7 x the mean stripe sd/mean of the 138 IXI T1: 0.025)
+};
+
+struct NormParams {
+  NormMethod method = NormMethod::none;
+  double scale = 1, offset = 0;  // out = clip(scale * in + offset, 0, 1); method none: out = in
+  double upper = 0;              // the upper_percentile value (input units)
+  double wm_peak = 0;            // the WM peak (input units)
+  double stripe_lo = 0, stripe_hi = 0, stripe_mean = 0, stripe_sd = 0;  // White-Stripe (input units)
+};
+
+struct Histogram {
+  double lo = 0, hi = 1;
+  std::vector<double> count;
+  double width() const { return (hi - lo) / static_cast<double>(count.size()); }
+  double center(double bin) const { return lo + (bin + 0.5) * width(); }
+};
+// Histogram of the voxels in the mask (all voxels when mask is null) within [lo, hi].
+Histogram histogram(const std::vector<float>& v, const Mask* mask, double lo, double hi, int bins);
+std::vector<double> smooth(const std::vector<double>& h, double sigma_bins);
+// Position (in bins, sub-bin by parabolic interpolation) of the highest-intensity local maximum
+// whose height is at least min_height x the global maximum; the two end bins never count.
+double last_mode_bin(const std::vector<double>& smoothed, double min_height);
+// Spacing of the values an integer-typed input can take (its scl_slope, or 1); 0 for float data.
+double quantization_step(const NiftiHeaderInfo& h);
+// The p-th percentile (0-100) of the voxels in the mask.
+double masked_percentile(const std::vector<float>& v, const Mask& mask, double p);
+
+// Fits the map on the voxels inside `mask`. Throws Error when the mask is empty or has no mode.
+NormParams fit_normalization(const Volume& v, const Mask& mask, const NormOptions& options);
+// Applies the map; voxels <= 0 stay 0 (background stays background whatever the offset).
+void apply_normalization(Volume& v, const NormParams& p);
+// in = (out - offset) / scale, for voxels > 0; clipped values do not come back.
+void invert_normalization(Volume& v, const NormParams& p);
+
+}  // namespace im::io

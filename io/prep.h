@@ -1,0 +1,68 @@
+// Preprocessing of one volume for the model (canonical orientation, brain mask, intensity
+// normalization, resampling, axial-plane pad/crop) and its exact undoing.
+#pragma once
+#include <string>
+
+#include "io/grid.h"
+#include "io/mask.h"
+#include "io/normalize.h"
+#include "io/orientation.h"
+#include "io/volume.h"
+
+namespace im::io {
+
+struct PrepOptions {
+  double voxel_size = 0;         // isotropic target voxel size in mm; 0 keeps the input's spacing
+  NormOptions norm;              // wm-peak by default
+  int64_t pad_multiple = 16;     // axial plane sides become multiples of this (centred zero pad)
+  int64_t plane_x = 0, plane_y = 0;  // fixed axial plane size instead (pad or crop; 0: use pad_multiple)
+  bool apply_mask = true;        // voxels outside the brain mask become 0 (the model sees brains)
+  bool antialias = true;         // Gaussian prefilter along axes that are downsampled
+};
+
+// Where the brain mask comes from.
+struct MaskSpec {
+  enum class Kind { automatic, file, labels };
+  Kind kind = Kind::automatic;
+  std::string path;
+  std::string describe() const;  // "auto (head/foreground, Otsu)", "labels:<path>", "mask:<path>"
+};
+Mask load_mask(const Volume& input, const MaskSpec& spec);
+
+// Everything needed to put processed voxels back on the input grid, and to undo the intensity map.
+struct PrepRecord {
+  std::string input;              // input path, when known
+  Dims input_dim{};
+  Mat4 input_affine = identity4();
+  NiftiHeaderInfo input_header;   // geometry and fields of the input (without extensions)
+  Reorientation reorientation;    // input -> canonical RAS
+  GridMap resample;               // canonical -> resampled grid
+  GridMap pad;                    // resampled -> processed grid (axial pad/crop)
+  Dims output_dim{};
+  Mat4 output_affine = identity4();
+  NormParams norm;
+  std::string mask_source;
+  double mask_fraction = 0;       // brain fraction of the processed grid
+  bool mask_applied = false;
+};
+
+struct Prepared {
+  Volume image;  // canonical RAS, processed grid, float32, [0,1] when normalized
+  Mask mask;     // on the same grid
+  PrepRecord record;
+};
+
+// `mask` lies on the input grid. Throws Error when the mask is empty, normalization fails or the
+// brain does not fit a fixed plane size.
+Prepared prepare(const Volume& input, const Mask& mask, const PrepOptions& options, const std::string& mask_source = "");
+
+// Maps a processed volume (same grid as the prepared one) back onto the input grid: reverse pad/crop
+// (cropped-away voxels become 0), resample back (trilinear), reverse orientation; the result has the
+// input's exact geometry and header. With identity processing (voxel_size 0, norm none, apply_mask
+// false) it returns the input voxels exactly. restore_intensity undoes the normalization's linear
+// map (clipped values stay clipped).
+Volume unprepare(const Volume& processed, const PrepRecord& record, bool restore_intensity = false);
+// The same for a mask on the processed grid (nearest neighbour).
+Mask unprepare_mask(const Mask& processed, const PrepRecord& record);
+
+}  // namespace im::io

@@ -1,0 +1,73 @@
+// Implementation of the data-path test helpers.
+#include "io_test_util.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sys/wait.h>
+
+#include "support/paths.h"
+
+namespace fs = std::filesystem;
+
+namespace im::test {
+
+io::Volume synthetic(const io::Dims& dim, const io::Mat4& affine, const std::function<float(int64_t, int64_t, int64_t)>& f) {
+  io::Volume v = io::make_volume(dim, affine);
+  for (int64_t z = 0; z < dim[2]; ++z)
+    for (int64_t y = 0; y < dim[1]; ++y)
+      for (int64_t x = 0; x < dim[0]; ++x) v.at(x, y, z) = f(x, y, z);
+  return v;
+}
+
+io::Mat4 diag_affine(double sx, double sy, double sz, double tx, double ty, double tz) {
+  return {sx, 0, 0, tx, 0, sy, 0, ty, 0, 0, sz, tz, 0, 0, 0, 1};
+}
+
+std::vector<std::string> data_files(const std::string& sub) {
+  std::vector<std::string> out;
+  const std::string root = data_dir();
+  if (root.empty() || !fs::is_directory(fs::path(root) / sub)) return out;
+  for (const auto& e : fs::directory_iterator(fs::path(root) / sub))
+    if (e.is_regular_file() && io::has_nifti_extension(e.path().string())) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
+}
+
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+CommandResult run_command(const std::string& command) {
+  CommandResult r;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string tool_path(const std::string& name) {
+  const fs::path p = fs::path(IMUNITY_BINARY_DIR) / "tools" / name;
+  return fs::exists(p) ? p.string() : std::string();
+}
+
+std::vector<std::string> temp_leftovers(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.path().filename().string().find(".tmp-") != std::string::npos) out.push_back(e.path().string());
+  return out;
+}
+
+}  // namespace im::test
