@@ -1,0 +1,57 @@
+"""Reference forward pass of a small ImUnity (the architecture of benchmarks/pytorch_reference.py,
+written independently of model/imunity.cpp) with weights drawn here: our model loads these weights
+by layer name and must reproduce every output."""
+import os
+import sys
+
+import torch
+
+from fixture_io import save
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "benchmarks"))
+from pytorch_reference import ImUnity  # noqa: E402
+
+torch.manual_seed(0)
+for pooled in (False, True):
+    cfg = {"image_h": 32, "image_w": 48, "encoder_widths": [3, 4, 5, 6, 8], "anatomy_channels": 4,
+           "contrast_channels": 3, "contrast_dense_width": 6, "contrast_pooled": pooled,
+           "decoder_widths": [6, 5, 4, 3, 2], "disc_width": 4, "disc_leaky_alpha": 0.3, "bn_momentum": 0.01,
+           "bn_eps": 1e-3, "site_hidden": 5, "n_sites": 3, "background_threshold": 0.001}
+    m = ImUnity(cfg).double()
+    weights = {}
+    with torch.no_grad():
+        for key, mod in m.layers.items():
+            name = key.replace("__", ".")
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.weight.uniform_(0.5, 1.5)
+                mod.bias.uniform_(-0.2, 0.2)
+                mod.running_mean.uniform_(-0.1, 0.1)
+                mod.running_var.uniform_(0.5, 1.5)
+                for suffix, t in (("gamma", mod.weight), ("beta", mod.bias), ("running_mean", mod.running_mean),
+                                  ("running_var", mod.running_var)):
+                    weights[f"{name}.{suffix}"] = t.clone()
+            else:
+                fan_in = mod.weight[0].numel() if not isinstance(mod, torch.nn.ConvTranspose2d) else mod.weight.shape[0] * 9
+                mod.weight.normal_(0, (2.0 / fan_in) ** 0.5)
+                mod.bias.uniform_(-0.1, 0.1)
+                weights[f"{name}.weight"] = mod.weight.clone()
+                weights[f"{name}.bias"] = mod.bias.clone()
+    x = torch.rand(2, 1, 32, 48, dtype=torch.float64)
+    x[:, :, :4, :] = 0  # background rows: the output must copy them
+    c = torch.rand(2, 1, 32, 48, dtype=torch.float64)
+    with torch.no_grad():
+        amu, alv, _ = m.encode_anatomy(x)
+        cmu, clv, _ = m.encode_contrast(c)
+        out = m.decode(amu, cmu, x)
+        m.eval()
+        d_eval = m.discriminate(out)
+        m.train()
+        d_train = m.discriminate(out)  # batch statistics; updates the running statistics
+        site = m.site_logits(amu)
+    outputs = {"anatomy_mu": amu, "anatomy_logvar": alv, "contrast_mu": cmu, "contrast_logvar": clv,
+               "output": out, "disc_eval": d_eval, "disc_train": d_train, "site_logits": site}
+    for i in range(3):
+        outputs[f"bn{i}_running_mean_after"] = m.L(f"discriminator.bn{i}").running_mean
+        outputs[f"bn{i}_running_var_after"] = m.L(f"discriminator.bn{i}").running_var
+    save("model_pooled" if pooled else "model", {"config": cfg, "weights": weights, "input": x, "contrast_input": c,
+                                                  "outputs": outputs}, meta="torch_model.py")
