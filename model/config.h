@@ -65,6 +65,7 @@ struct TrainConfig {
   int patience = 3, early_stop = 0;
   int log_every = 10;
   int checkpoint_every = 500;
+  int code_slices = 256;          // brain slices per site averaged into its stored contrast code
   std::string device = "auto";
   int threads = 0;                // 0 = all cores
   // Preprocessing applied to every volume, recorded in the checkpoint for inference.

@@ -1,0 +1,215 @@
+// imunity-train's run: resume bit for bit, checkpoint validation, SIGINT, NaN stop, bad manifests.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "io/error.h"
+#include "io/safetensors.h"
+#include "support/paths.h"
+#include "tools/common/checkpoint.h"
+#include "tools/common/train_run.h"
+#include "train/train_data.h"
+
+namespace fs = std::filesystem;
+using namespace im;
+
+namespace {
+// A small, fast configuration: 4 mm voxels (a 64x64 axial plane), batch 4.
+tools::TrainRunOptions small_run(const std::string& manifest, const std::string& out, int64_t steps) {
+  tools::TrainRunOptions o;
+  o.manifest = manifest;
+  o.out_dir = out;
+  o.quiet = true;
+  o.setup = tools::assemble_setup("", "paper", {"model.image_h=64", "model.image_w=64", "train.voxel_size=4",
+                                                "train.batch=4", "train.log_every=2", "train.checkpoint_every=1000",
+                                                "train.validate_every=3", "train.validation_batches=1", "train.code_slices=16",
+                                                "train.steps=" + std::to_string(steps), "train.device=\"cpu\""});
+  return o;
+}
+
+// Runs imunity-train with its output captured; with sigint_after_line >= 0 sends SIGINT to that
+// process (and no other) once it has printed that many lines.
+int run_cli(const std::vector<std::string>& args, std::string* output = nullptr, int sigint_after_line = -1) {
+  std::string exe = std::string(IMUNITY_BINARY_DIR) + "/tools/imunity-train";
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    std::vector<char*> argv{const_cast<char*>(exe.c_str())};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(exe.c_str(), argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string out;
+  FILE* f = fdopen(fds[0], "r");
+  char line[4096];
+  int lines = 0;
+  while (fgets(line, sizeof line, f)) {
+    out += line;
+    if (sigint_after_line >= 0 && ++lines == sigint_after_line) kill(pid, SIGINT);
+  }
+  fclose(f);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  if (output) *output = out;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+}  // namespace
+
+TEST_CASE("train run: N steps straight equal N/2 steps, resume, N/2 steps, bit for bit on the CPU") {
+  std::string manifest = test::virtual_site_manifest(4, {"low_contrast.json", "high_contrast_15t.json"});
+  if (manifest.empty()) {
+    WARN("SKIPPED: the shared data (../shared/data) is absent");
+    return;
+  }
+  std::string dir = test::scratch_dir("train_resume");
+  REQUIRE(tools::run_training(small_run(manifest, dir + "/straight", 6)) == 0);
+  REQUIRE(tools::run_training(small_run(manifest, dir + "/halves", 3)) == 0);
+  tools::TrainRunOptions again = small_run(manifest, dir + "/halves", 6);
+  again.resume = true;
+  REQUIRE(tools::run_training(again) == 0);
+  io::SafeTensors a = io::read_safetensors(dir + "/straight/last.safetensors");
+  io::SafeTensors b = io::read_safetensors(dir + "/halves/last.safetensors");
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  size_t differing = 0;
+  for (const io::NamedArray& t : a.tensors) {
+    const io::NamedArray* u = b.find(t.name);
+    REQUIRE(u);
+    if (t.values != u->values) {
+      ++differing;
+      WARN("differs: " << t.name);
+    }
+  }
+  CHECK(differing == 0);
+  tools::CheckpointInfo ia = tools::read_checkpoint_info(dir + "/straight/last.safetensors");
+  tools::CheckpointInfo ib = tools::read_checkpoint_info(dir + "/halves/last.safetensors");
+  CHECK(ia.step == 6);
+  CHECK(ib.step == 6);
+  CHECK(ia.rng_offset == ib.rng_offset);
+}
+
+TEST_CASE("train run: a corrupted or truncated checkpoint gives a clear error naming the file") {
+  std::string manifest = test::virtual_site_manifest(4, {"low_contrast.json", "high_contrast_15t.json"});
+  if (manifest.empty()) {
+    WARN("SKIPPED: the shared data (../shared/data) is absent");
+    return;
+  }
+  std::string dir = test::scratch_dir("train_corrupt");
+  REQUIRE(tools::run_training(small_run(manifest, dir + "/run", 2)) == 0);
+  std::string good = dir + "/run/model.safetensors";
+  std::ifstream in(good, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(bytes.size() > 1000);
+  auto expect_error = [&](const std::string& name, const std::string& content, const std::string& needle) {
+    std::string p = dir + "/" + name;
+    std::ofstream(p, std::ios::binary) << content;
+    try {
+      tools::load_checkpoint(p, Device::CPU, nullptr, false);
+      FAIL("expected an error for " << name);
+    } catch (const io::Error& e) {
+      std::string msg = e.what();
+      INFO(msg);
+      CHECK(msg.find(p) != std::string::npos);
+      CHECK(msg.find(needle) != std::string::npos);
+    }
+  };
+  expect_error("truncated.safetensors", bytes.substr(0, bytes.size() / 2), "truncated");
+  expect_error("tiny.safetensors", bytes.substr(0, 5), "not a safetensors file");
+  std::string garbled = bytes;
+  for (size_t i = 12; i < 40; ++i) garbled[i] = '#';
+  expect_error("garbled.safetensors", garbled, "corrupted");
+  expect_error("random.safetensors", std::string(4096, '\x7f'), "header length");
+  // A valid safetensors file that is not a checkpoint.
+  io::SafeTensors st;
+  st.tensors.push_back({"x", {2}, {1.f, 2.f}});
+  io::write_safetensors(dir + "/other.safetensors", st);
+  try {
+    tools::load_checkpoint(dir + "/other.safetensors", Device::CPU, nullptr, false);
+    FAIL("expected an error");
+  } catch (const io::Error& e) {
+    CHECK(std::string(e.what()).find("not an imunity checkpoint") != std::string::npos);
+  }
+  // An inference checkpoint cannot be resumed.
+  CHECK_THROWS_WITH(tools::load_checkpoint(good, Device::CPU, nullptr, true), Catch::Contains("cannot be resumed"));
+}
+
+TEST_CASE("train run: SIGINT saves a checkpoint and exits cleanly, and --resume continues it") {
+  std::string manifest = test::virtual_site_manifest(4, {"low_contrast.json", "high_contrast_15t.json"});
+  if (manifest.empty()) {
+    WARN("SKIPPED: the shared data (../shared/data) is absent");
+    return;
+  }
+  std::string dir = test::scratch_dir("train_sigint");
+  std::vector<std::string> args = {"--manifest", manifest, "--out", dir + "/run", "--steps", "400", "--batch", "4",
+                                   "--device", "cpu", "--set", "model.image_h=64", "--set", "model.image_w=64",
+                                   "--set", "train.voxel_size=4", "--set", "train.log_every=1", "--quiet"};
+  std::string out;
+  // Interrupt once the data is ready and training has started (the "parameters" line).
+  int code = run_cli(args, &out, 5);
+  INFO(out);
+  CHECK(code == 130);
+  CHECK(out.find("interrupted at step") != std::string::npos);
+  REQUIRE(fs::exists(dir + "/run/last.safetensors"));
+  tools::CheckpointInfo info = tools::read_checkpoint_info(dir + "/run/last.safetensors");
+  CHECK(info.step < 400);
+  // No temporary files are left behind.
+  for (const auto& e : fs::directory_iterator(dir + "/run")) CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
+  std::vector<std::string> more = args;
+  more[5] = std::to_string(info.step + 2);
+  more.push_back("--resume");
+  CHECK(run_cli(more, &out) == 0);
+  CHECK(tools::read_checkpoint_info(dir + "/run/last.safetensors").step == info.step + 2);
+}
+
+TEST_CASE("train run: a NaN loss stops training with a clear message and keeps the last good checkpoint") {
+  std::string manifest = test::virtual_site_manifest(4, {"low_contrast.json", "high_contrast_15t.json"});
+  if (manifest.empty()) {
+    WARN("SKIPPED: the shared data (../shared/data) is absent");
+    return;
+  }
+  std::string dir = test::scratch_dir("train_nan");
+  std::string out;
+  // A far too high learning rate makes this seeded CPU run diverge at step 2, after a good step 1.
+  int code = run_cli({"--manifest", manifest, "--out", dir + "/run", "--steps", "60", "--batch", "4", "--device", "cpu",
+                      "--lr", "0.05", "--set", "model.image_h=64", "--set", "model.image_w=64", "--set",
+                      "train.voxel_size=4", "--set", "train.log_every=1", "--set", "train.checkpoint_every=1", "--quiet"},
+                     &out);
+  INFO(out);
+  CHECK(code == 3);
+  CHECK(out.find("NaN or Inf") != std::string::npos);
+  REQUIRE(fs::exists(dir + "/run/last.safetensors"));
+  CHECK_NOTHROW(tools::load_checkpoint(dir + "/run/last.safetensors", Device::CPU, nullptr, true));
+}
+
+TEST_CASE("train run: bad manifests and configs are refused with the file and the problem") {
+  std::string dir = test::scratch_dir("train_bad");
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir + "/" + name) << text;
+    return dir + "/" + name;
+  };
+  std::string out;
+  CHECK(run_cli({"--manifest", write("nosite.tsv", "path\tmask\na.nii.gz\tb.nii.gz\n"), "--out", dir + "/r1"}, &out) == 2);
+  CHECK(out.find("nosite.tsv") != std::string::npos);
+  CHECK(out.find("\"site\" column") != std::string::npos);
+  CHECK(run_cli({"--manifest", write("missing.tsv", "path\tsite\nnope.nii.gz\tA\n"), "--out", dir + "/r2"}, &out) == 2);
+  CHECK(out.find("line 2: no such file") != std::string::npos);
+  CHECK(run_cli({"--manifest", write("ragged.tsv", "path\tsite\nx\n"), "--out", dir + "/r3"}, &out) == 2);
+  CHECK(out.find("line 2 has 1 fields") != std::string::npos);
+  CHECK(run_cli({"--manifest", write("ok.tsv", "path\tsite\n"), "--out", dir + "/r4", "--set", "train.nonsense=1"}, &out) == 2);
+  CHECK(out.find("no field \"nonsense\"") != std::string::npos);
+  CHECK(run_cli({"--manifest", write("ok2.tsv", "path\tsite\n"), "--out", dir + "/r5", "--set", "model.image_h=100"}, &out) == 2);
+  CHECK(out.find("multiples of 16") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir + "/r1"));
+}

@@ -1,0 +1,106 @@
+// Checkpoint conversion between the model's named state and safetensors files.
+#include "tools/common/checkpoint.h"
+
+#include "engine/check.h"
+#include "io/error.h"
+#include "io/safetensors.h"
+#include "model/state.h"
+
+namespace im::tools {
+
+namespace {
+constexpr const char* kFormat = "imunity-checkpoint/1";
+
+nlohmann::json info_json(const CheckpointInfo& info) {
+  nlohmann::json codes = nlohmann::json::object();
+  for (const auto& [site, v] : info.site_codes) codes[site] = v;
+  return {{"step", info.step},          {"rng_seed", info.rng_seed},   {"rng_offset", info.rng_offset},
+          {"lr", info.lr},              {"adam_steps", info.adam_steps}, {"code_shape", info.code_shape},
+          {"site_codes", codes},        {"extra", info.extra}};
+}
+
+CheckpointInfo parse_info(const std::string& path, const std::map<std::string, std::string>& meta) {
+  auto need = [&](const char* key) -> const std::string& {
+    auto it = meta.find(key);
+    if (it == meta.end()) io::fail(path, std::string("not an imunity checkpoint: metadata has no \"") + key + "\"");
+    return it->second;
+  };
+  if (need("format") != kFormat)
+    io::fail(path, "unsupported checkpoint format \"" + need("format") + "\" (this imunity reads " + kFormat + ")");
+  CheckpointInfo info;
+  try {
+    info.model = nlohmann::json::parse(need("model_config")).get<model::ModelConfig>();
+    info.train = nlohmann::json::parse(need("train_config")).get<model::TrainConfig>();
+    nlohmann::json s = nlohmann::json::parse(need("state"));
+    info.step = s.at("step").get<int64_t>();
+    info.rng_seed = s.at("rng_seed").get<uint64_t>();
+    info.rng_offset = s.at("rng_offset").get<uint64_t>();
+    info.lr = s.at("lr").get<float>();
+    info.adam_steps = s.at("adam_steps").get<std::map<std::string, int64_t>>();
+    info.code_shape = s.at("code_shape").get<std::vector<int64_t>>();
+    for (auto it = s.at("site_codes").begin(); it != s.at("site_codes").end(); ++it)
+      info.site_codes[it.key()] = it.value().get<std::vector<float>>();
+    info.extra = s.value("extra", nlohmann::json::object());
+  } catch (const std::exception& e) {
+    io::fail(path, std::string("corrupted checkpoint metadata: ") + e.what());
+  }
+  return info;
+}
+}  // namespace
+
+void save_checkpoint(const std::string& path, model::ImUnity& model, const CheckpointInfo& info, bool with_optimizer) {
+  io::SafeTensors st;
+  for (const model::NamedTensor& nt : model::state_tensors(model, with_optimizer)) {
+    io::NamedArray a;
+    a.name = nt.name;
+    for (int i = 0; i < nt.tensor.ndim(); ++i) a.shape.push_back(nt.tensor.size(i));
+    a.values = nt.tensor.to_vector();
+    st.tensors.push_back(std::move(a));
+  }
+  st.metadata["format"] = kFormat;
+  st.metadata["imunity_version"] = IMUNITY_VERSION;
+  st.metadata["model_config"] = nlohmann::json(info.model).dump();
+  st.metadata["train_config"] = nlohmann::json(info.train).dump();
+  st.metadata["site_names"] = nlohmann::json(info.model.site_names).dump();
+  st.metadata["state"] = info_json(info).dump();
+  io::write_safetensors(path, st);
+}
+
+CheckpointInfo read_checkpoint_info(const std::string& path) {
+  // The metadata is small, but safetensors keeps it in the header: reading the file validates it too.
+  io::SafeTensors st = io::read_safetensors(path);
+  return parse_info(path, st.metadata);
+}
+
+std::unique_ptr<model::ImUnity> load_checkpoint(const std::string& path, Device dev, CheckpointInfo* info_out,
+                                                bool with_optimizer) {
+  io::SafeTensors st = io::read_safetensors(path);
+  CheckpointInfo info = parse_info(path, st.metadata);
+  std::unique_ptr<model::ImUnity> m;
+  try {
+    m = std::make_unique<model::ImUnity>(info.model, Device::CPU, 0);
+  } catch (const Error& e) {
+    io::fail(path, std::string("the checkpoint's model config is not usable: ") + e.what());
+  }
+  for (const model::NamedTensor& nt : model::state_tensors(*m, with_optimizer)) {
+    const io::NamedArray* a = st.find(nt.name);
+    if (!a)
+      io::fail(path, "missing tensor \"" + nt.name + "\"" +
+                         (nt.name.rfind("optimizer.", 0) == 0 ? " (an inference-only checkpoint cannot be resumed)" : ""));
+    std::vector<int64_t> want;
+    for (int i = 0; i < nt.tensor.ndim(); ++i) want.push_back(nt.tensor.size(i));
+    if (a->shape != want)
+      io::fail(path, "tensor \"" + nt.name + "\" has shape " + nlohmann::json(a->shape).dump() + ", the model expects " +
+                         nlohmann::json(want).dump());
+    Tensor(nt.tensor).copy_from(Tensor::from_vector(a->values, nt.tensor.shape()));
+  }
+  for (ParamGroup* g : {&m->generator, &m->discriminator, &m->site_head}) {
+    auto it = info.adam_steps.find(g->name());
+    g->adam_step = it == info.adam_steps.end() ? 0 : it->second;
+  }
+  m->to(dev);
+  if (info_out) *info_out = info;
+  return m;
+}
+
+}  // namespace im::tools

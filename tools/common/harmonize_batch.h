@@ -1,0 +1,83 @@
+// Many volumes through the harmonization pipeline: the input list (files, a folder, a BIDS
+// dataset), output names, per-input masks, shards for cluster job arrays, and the threaded run
+// (reading ahead and writing behind the network) with atomic outputs and JSON sidecars.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "io/prep.h"
+#include "tools/common/harmonize.h"
+
+namespace im::tools {
+
+struct HarmonizeJob {
+  std::string input;            // the input volume
+  std::string name;             // output stem: <name>_desc-harmonized_T1w
+  std::string output, sidecar;  // <out>/[sub-X/[ses-Y/]anat/]<name>_desc-harmonized_T1w.nii.gz and .json
+  io::MaskSpec mask;            // where its brain mask comes from
+  std::string mask_error;       // a per-input mask that could not be found: the job fails with this
+};
+
+// The input file name without .nii/.nii.gz and without a trailing "_T1w" (any case).
+std::string output_stem(const std::string& input_path);
+// "<stem>_desc-harmonized_T1w.nii.gz"
+std::string output_file_name(const std::string& input_path);
+
+// NIfTI files (.nii, .nii.gz) directly in `dir` (not recursive), sorted. Throws when `dir` is not a folder.
+std::vector<std::string> list_nifti_dir(const std::string& dir);
+// BIDS T1w images: DIR/sub-*/anat/*_T1w.nii[.gz] and DIR/sub-*/ses-*/anat/*_T1w.nii[.gz], sorted;
+// `relative` receives each one's folder relative to DIR (sub-X/ses-Y/anat).
+std::vector<std::string> list_bids_t1w(const std::string& dir, std::vector<std::string>* relative);
+
+// Jobs for the inputs, sorted by input path, outputs flat in out_dir (relative_dirs: per input, a
+// folder under out_dir, for BIDS). Throws io::Error when two inputs would write the same output.
+std::vector<HarmonizeJob> make_jobs(std::vector<std::string> inputs, const std::string& out_dir,
+                                    const std::vector<std::string>& relative_dirs = {});
+
+// Per-input masks from a folder: the file in `dir` named like the input, or starting with the
+// input's stem (then without "_T1w") followed by "_" (e.g. IXI013-HH-1212_T1_DLMUSE.nii.gz for
+// IXI013-HH-1212_T1.nii.gz, sub-01_desc-brain_mask.nii.gz for sub-01_T1w.nii.gz). None or several
+// candidates: the job fails with a message naming them.
+void assign_mask_dir(std::vector<HarmonizeJob>& jobs, const std::string& dir, io::MaskSpec::Kind kind);
+
+// Part `index` of `count` (0-based) of a job list: job k belongs to shard k mod count, so every job
+// is in exactly one shard and the shards differ in size by at most one.
+struct Shard {
+  int64_t index = 0, count = 1;
+};
+// "I/N" (0 <= I < N), or "slurm": I = SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN,
+// N = SLURM_ARRAY_TASK_COUNT. Throws io::Error on anything else.
+Shard parse_shard(const std::string& text);
+std::vector<HarmonizeJob> select_shard(const std::vector<HarmonizeJob>& jobs, const Shard& shard);
+
+struct BatchOptions {
+  HarmonizeOptions harmonize;
+  bool overwrite = false;
+  bool quiet = false;  // no progress bar
+  int gzip_level = 1;
+  std::string device_description;
+  nlohmann::json options = nlohmann::json::object();  // the command's options, echoed in sidecars
+};
+
+struct JobResult {
+  enum class Status { done, skipped, failed };
+  Status status = Status::failed;
+  std::string message;  // skipped/failed: why ("<input>: <problem>")
+  double seconds = 0;
+};
+
+// Runs every job: a reader thread prepares the next volume while the network runs on the current
+// one and a writer thread finishes the previous one. A job whose outputs both exist is skipped
+// (unless options.overwrite); a failing job is reported and the others go on.
+std::vector<JobResult> run_batch(const ModelSet& models, const TargetCode& target, const std::vector<HarmonizeJob>& jobs,
+                                 const BatchOptions& options);
+
+// BIDS-derivatives dataset_description.json of the output folder.
+nlohmann::json dataset_description();
+// Writes OUT/dataset_description.json unless it exists (identical content, so concurrent shards agree).
+void write_dataset_description(const std::string& out_dir, bool overwrite);
+
+}  // namespace im::tools

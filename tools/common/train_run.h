@@ -1,0 +1,23 @@
+// The training run behind imunity-train: data, model, the step loop with logging, validation,
+// checkpoints (last, best, model), SIGINT and NaN handling, and per-site contrast codes.
+#pragma once
+#include <atomic>
+#include <string>
+
+#include "tools/common/train_config.h"
+
+namespace im::tools {
+
+struct TrainRunOptions {
+  std::string manifest, out_dir;
+  TrainSetup setup;
+  bool resume = false;
+  bool quiet = false;
+  std::atomic<bool>* interrupted = nullptr;  // set by a signal handler: save and stop
+};
+
+// Exit codes: 0 done (or stopped early by the schedule), 130 interrupted (checkpoint saved),
+// 3 stopped on a NaN/Inf loss (the last good checkpoint kept). Throws on bad input.
+int run_training(const TrainRunOptions& options);
+
+}  // namespace im::tools
