@@ -15,7 +15,7 @@
 namespace im {
 
 namespace {
-// Floats in one im2col band: K x cols stays in L2 while the GEMM packs it.
+// Floats in the patch matrix of one band (the data gradient's col buffer: K x cols stays in L2).
 constexpr int64_t kBandFloats = 1 << 17;
 // The weight gradient sums its partial products in this many fixed groups of bands.
 constexpr int64_t kWeightGroups = 8;

@@ -1,4 +1,4 @@
-// im2col / col2im over bands of output rows, and the per-channel bias helpers (CPU).
+// The patch matrix (im2col) packed into GEMM panels, col2im, and the per-channel bias helpers (CPU).
 #include "kernels/im2col.h"
 
 #include <algorithm>
@@ -137,14 +137,6 @@ void PatchesT::pack(float* dst, int64_t p0, int64_t kc, int64_t j0, int64_t nc) 
     tap(*g, j0 + l, &c, &i, &j);
     patch_row(row, x, *g, c, i, j, y0, y1, p0, kc);
     for (int64_t t = 0; t < kc; ++t) d[t * kGemmPanel] = row[t];
-  }
-}
-
-void im2col(float* col, int64_t ld, const float* x, const ConvGeometry& g, int64_t y0, int64_t y1) {
-  for (int64_t r = 0; r < g.K(); ++r) {
-    int64_t c, i, j;
-    tap(g, r, &c, &i, &j);
-    patch_row(col + r * ld, x, g, c, i, j, y0, y1, 0, (y1 - y0) * g.wo);
   }
 }
 

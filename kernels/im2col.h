@@ -37,10 +37,8 @@ struct PatchesT : Patches {  // B = patches^T [columns x K]
   void pack(float* dst, int64_t p0, int64_t kc, int64_t j0, int64_t nc) const override;
 };
 
-// col [K, (y1 - y0) * wo] (rows ld floats apart) = the patches of image x [c, h, w] under output
-// rows [y0, y1).
-void im2col(float* col, int64_t ld, const float* x, const ConvGeometry& g, int64_t y0, int64_t y1);
-// x [c, h, w] += the adjoint of im2col applied to col (same band and layout).
+// x [c, h, w] += the adjoint of the patch matrix of image x under output rows [y0, y1), applied to
+// col [K, (y1 - y0) * wo] (rows ld floats apart): each column's taps added back where they came from.
 void col2im_add(float* x, const float* col, int64_t ld, const ConvGeometry& g, int64_t y0, int64_t y1);
 
 // y [c, hw]: y[j, :] = b[j] (the starting value that GEMMs then accumulate onto).
