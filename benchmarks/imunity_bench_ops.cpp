@@ -71,8 +71,9 @@ double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Best of `reps` after one warm-up (which also finds the cuDNN algorithms). The backward computes
-// the gradients of x, w and bias into fresh zeroed buffers, as a training step does.
+// CPU: the best of `reps` single runs after one warm-up. CUDA: the mean over a loop of `reps`
+// runs between two synchronizations, after a warm-up that also finds the cuDNN algorithms. The
+// backward computes the gradients of x, w and bias, as a training step does.
 Timing time_layer(const Layer& l, int64_t batch, Device dev, int reps) {
   Generator gen(1);
   Tensor x = rand_uniform({batch, l.cin, l.h, l.w}, gen, dev).set_requires_grad(true);
@@ -84,19 +85,32 @@ Timing time_layer(const Layer& l, int64_t batch, Device dev, int reps) {
     NoGrad ng;
     dy = rand_uniform(run(l, x, w, b).shape(), gen, dev);
   }
-  auto sync = [dev] {
-    if (dev == Device::CUDA) cuda::synchronize();
-  };
+  if (dev == Device::CUDA) {
+    autograd::backward(run(l, x, w, b), dy);
+    cuda::synchronize();
+    const double t0 = now_ms();
+    {
+      NoGrad ng;
+      for (int r = 0; r < reps; ++r) run(l, x, w, b);
+    }
+    cuda::synchronize();
+    const double t1 = now_ms();
+    Tensor y = run(l, x, w, b);
+    cuda::synchronize();
+    const double t2 = now_ms();
+    for (int r = 0; r < reps; ++r) autograd::backward(y, dy, /*retain_tape=*/true);
+    cuda::synchronize();
+    const double t3 = now_ms();
+    autograd::clear_tape();
+    return Timing{(t1 - t0) / reps, (t3 - t2) / reps};
+  }
   Timing best{1e30, 1e30};
   for (int r = 0; r <= reps; ++r) {
-    x.drop_grad(), w.drop_grad(), b.drop_grad();
-    sync();
+    x.drop_grad(), w.drop_grad(), b.drop_grad();  // fresh zeroed gradients, as in a training step
     const double t0 = now_ms();
     Tensor y = run(l, x, w, b);
-    sync();
     const double t1 = now_ms();
     autograd::backward(y, dy);
-    sync();
     const double t2 = now_ms();
     if (r == 0) continue;
     best.fwd_ms = std::min(best.fwd_ms, t1 - t0);
@@ -153,15 +167,33 @@ std::map<std::string, Timing> torch_timings(const std::string& script, const std
   return out;
 }
 
-void report(const char* device, const std::vector<Layer>& layers, int64_t batch, int reps,
-            const std::map<std::string, Timing>& torch) {
-  std::printf("\n%s, batch %lld, best of %d\n\n", device, static_cast<long long>(batch), reps);
+// Keeps, per layer, the best forward and backward times seen so far.
+void keep_best(std::map<std::string, Timing>& best, const std::map<std::string, Timing>& t) {
+  for (const auto& [name, v] : t) {
+    auto it = best.find(name);
+    if (it == best.end()) {
+      best[name] = v;
+    } else {
+      it->second.fwd_ms = std::min(it->second.fwd_ms, v.fwd_ms);
+      it->second.bwd_ms = std::min(it->second.bwd_ms, v.bwd_ms);
+    }
+  }
+}
+
+std::map<std::string, Timing> measure(const std::vector<Layer>& layers, int64_t batch, Device dev, int reps) {
+  std::map<std::string, Timing> out;
+  for (const Layer& l : layers) out[l.name] = time_layer(l, batch, dev, reps);
+  return out;
+}
+
+void print_table(const std::string& title, const std::vector<Layer>& layers, int64_t batch,
+                 const std::map<std::string, Timing>& ours, const std::map<std::string, Timing>& torch) {
+  std::printf("\n%s\n\n", title.c_str());
   std::printf("| layer | shape | ms fwd | ms bwd | GFLOP/s |%s\n", torch.empty() ? "" : " torch fwd | torch bwd | ours/torch |");
   std::printf("|---|---|---:|---:|---:|%s\n", torch.empty() ? "" : "---:|---:|---:|");
   double tot_f = 0, tot_b = 0, tot_flops = 0, tt_f = 0, tt_b = 0;
-  const Device dev = std::string(device).rfind("CUDA", 0) == 0 ? Device::CUDA : Device::CPU;
   for (const Layer& l : layers) {
-    Timing t = time_layer(l, batch, dev, reps);
+    const Timing& t = ours.at(l.name);
     const double flops = 3 * forward_flops(l, batch);
     tot_f += t.fwd_ms, tot_b += t.bwd_ms, tot_flops += flops;
     std::printf("| %s | %s | %.2f | %.2f | %.1f |", l.name.c_str(), shape_str(l, batch).c_str(), t.fwd_ms, t.bwd_ms,
@@ -173,11 +205,11 @@ void report(const char* device, const std::vector<Layer>& layers, int64_t batch,
       std::printf(" %.2f | %.2f | %.2f |", p.fwd_ms, p.bwd_ms, (t.fwd_ms + t.bwd_ms) / (p.fwd_ms + p.bwd_ms));
     }
     std::printf("\n");
-    std::fflush(stdout);
   }
   std::printf("| total | | %.2f | %.2f | %.1f |", tot_f, tot_b, tot_flops / (tot_f + tot_b) / 1e6);
   if (!torch.empty()) std::printf(" %.2f | %.2f | %.2f |", tt_f, tt_b, (tot_f + tot_b) / (tt_f + tt_b));
   std::printf("\n");
+  std::fflush(stdout);
 }
 }  // namespace
 
@@ -187,10 +219,12 @@ int main(int argc, char** argv) {
   std::string size = "all";
   std::string script = std::string(__FILE__).substr(0, std::string(__FILE__).rfind('/') + 1) + "torch_ops.py";
   bool no_torch = false;
+  int rounds = 1;
   app.add_option("--threads", threads, "CPU threads (ours and PyTorch's)");
   app.add_option("--size", size, "input size: 128, 192x224 or all")->check(CLI::IsMember({"128", "192x224", "all"}));
   app.add_option("--reps", reps, "timed repetitions per layer (the best is reported)");
   app.add_option("--torch-script", script, "path of benchmarks/torch_ops.py");
+  app.add_option("--rounds", rounds, "alternate PyTorch and ours this many times, keeping each layer's best (busy machines)");
   app.add_flag("--no-torch", no_torch, "do not run PyTorch");
   CLI11_PARSE(app, argc, argv);
   set_num_threads(threads);
@@ -205,14 +239,23 @@ int main(int argc, char** argv) {
     std::vector<Layer> layers = model_layers(h, w);
     std::printf("\n== input %lldx%lld\n", static_cast<long long>(h), static_cast<long long>(w));
     std::string note = "PyTorch: skipped (--no-torch)";
-    std::map<std::string, Timing> torch;
-    if (!no_torch) torch = torch_timings(script, layers, batch, threads, reps, &note);
+    std::map<std::string, Timing> torch, cpu, gpu;
+    for (int r = 0; r < rounds; ++r) {
+      if (!no_torch) keep_best(torch, torch_timings(script, layers, batch, threads, reps, &note));
+      keep_best(cpu, measure(layers, batch, Device::CPU, reps));
+    }
     std::printf("%s\n", note.c_str());
-    report(("CPU, " + std::to_string(num_threads()) + " threads").c_str(), layers, batch, reps, torch);
-    if (cuda_available())
-      report(("CUDA " + cuda::device_description()).c_str(), layers, batch, reps, {});
-    else
+    print_table("CPU, " + std::to_string(num_threads()) + " threads, batch " + std::to_string(batch) + ", best of " +
+                    std::to_string(reps * rounds),
+                layers, batch, cpu, torch);
+    if (cuda_available()) {
+      for (int r = 0; r < rounds; ++r) keep_best(gpu, measure(layers, batch, Device::CUDA, reps * 4));
+      print_table("CUDA " + cuda::device_description() + ", batch " + std::to_string(batch) + ", mean of " +
+                      std::to_string(reps * 4) + " runs, best of " + std::to_string(rounds) + " rounds",
+                  layers, batch, gpu, {});
+    } else {
       std::printf("\nCUDA: skipped, %s\n", cuda_unavailable_reason().c_str());
+    }
   }
   return 0;
 }
