@@ -90,21 +90,21 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
     t = _mm256_broadcast_ss(a + 5);
     c10 = _mm256_fmadd_ps(t, b0, c10), c11 = _mm256_fmadd_ps(t, b1, c11);
   }
-  const __m256 r[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
-  if (mr == kMr && nr == kNr) {
-    for (int i = 0; i < 6; ++i) {
-      float* ci = c + i * ldc;
+  if (mr == kMr && nr == kNr) {  // full tile: straight from the registers
+    auto put = [&](float* ci, __m256 lo, __m256 hi) {
       if (acc) {
-        _mm256_storeu_ps(ci, _mm256_add_ps(_mm256_loadu_ps(ci), r[2 * i]));
-        _mm256_storeu_ps(ci + 8, _mm256_add_ps(_mm256_loadu_ps(ci + 8), r[2 * i + 1]));
-      } else {
-        _mm256_storeu_ps(ci, r[2 * i]);
-        _mm256_storeu_ps(ci + 8, r[2 * i + 1]);
+        lo = _mm256_add_ps(_mm256_loadu_ps(ci), lo);
+        hi = _mm256_add_ps(_mm256_loadu_ps(ci + 8), hi);
       }
-    }
+      _mm256_storeu_ps(ci, lo);
+      _mm256_storeu_ps(ci + 8, hi);
+    };
+    put(c, c0, c1), put(c + ldc, c2, c3), put(c + 2 * ldc, c4, c5);
+    put(c + 3 * ldc, c6, c7), put(c + 4 * ldc, c8, c9), put(c + 5 * ldc, c10, c11);
     return;
   }
   alignas(32) float tile[kMr * kNr];
+  const __m256 r[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
   for (int i = 0; i < 12; ++i) _mm256_store_ps(tile + 8 * i, r[i]);
   write_tile(tile, c, ldc, acc, mr, nr);
 }
