@@ -1,6 +1,6 @@
 // conv2d (NCHW, odd k x k, padding k/2, stride s): y [n, c_out, ceil(h/s), ceil(w/s)] from
 // x [n, c_in, h, w] and w [c_out, c_in, k, k], as PyTorch's conv2d(padding=k/2).
-// CPU: im2col + Eigen GEMM (kernels/conv_gemm.*); CUDA: cuDNN (kernels/cudnn_conv.*).
+// CPU: patch matrices + packed GEMM (kernels/conv_gemm.*); CUDA: cuDNN (kernels/cudnn_conv.*).
 // Backward functions accumulate (+=) into their outputs.
 #pragma once
 #include <cstdint>

@@ -1,39 +1,51 @@
-// im2col + Eigen GEMM drivers for the three convolution products (CPU). Eigen multiplies
-// single-threaded here: the products run inside our own OpenMP region (Eigen does not nest), and
-// the tasks are fixed by the shapes, never by the thread count, so results are deterministic.
+// im2col + packed GEMM drivers for the three convolution products (CPU). The weights are packed
+// once per call and shared by every task; tasks (images, bands of output rows, groups of them
+// for the weight gradient) are fixed by the shapes, never by the thread count, and each runs
+// single-threaded GEMMs, so results are deterministic.
 #include "kernels/conv_gemm.h"
 
 #include <omp.h>
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
 
 #include "engine/tensor.h"
+#include "kernels/gemm_cpu.h"
 
 namespace im {
 
 namespace {
-using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using Map = Eigen::Map<Mat, Eigen::Unaligned, Eigen::OuterStride<>>;
-using CMap = Eigen::Map<const Mat, Eigen::Unaligned, Eigen::OuterStride<>>;
-
-// Column budget of one im2col band: K * cols floats stay within L2 next to the GEMM's packing.
-constexpr int64_t kBandFloats = 1 << 16;
-// The weight gradient sums its partial products in this many fixed groups of images/bands.
+// Floats in the patch matrix of one band (the data gradient's col buffer: K x cols stays in L2).
+constexpr int64_t kBandFloats = 1 << 17;
+// The weight gradient sums its partial products in this many fixed groups of bands.
 constexpr int64_t kWeightGroups = 8;
+// The stride-1 data gradient runs as a convolution when x has this many channels (the GEMM's
+// rows; below, 6-row register tiles would be mostly empty and col2im is cheaper).
+constexpr int64_t kFlipMinChannels = 6;
+// Depth (columns) the weight gradient's GEMM aims for when images are small.
+constexpr int64_t kDepth = 256;
 
-// Output rows per band for a column buffer of about `budget` floats.
-int64_t band_rows(const ConvGeometry& g, int64_t budget) {
-  int64_t rows = budget / std::max<int64_t>(1, g.K() * g.wo);
-  return std::clamp<int64_t>(rows, 1, g.ho);
+// Bands of output rows of equal height whose column matrix fits kBandFloats.
+struct Bands {
+  int64_t rows = 1, count = 1;
+};
+Bands bands(const ConvGeometry& g) {
+  const int64_t fit = std::clamp<int64_t>(kBandFloats / std::max<int64_t>(1, g.K() * g.wo), 1, g.ho);
+  Bands b;
+  b.count = (g.ho + fit - 1) / fit;
+  b.rows = (g.ho + b.count - 1) / b.count;
+  b.count = (g.ho + b.rows - 1) / b.rows;
+  return b;
 }
+
+// Small convolutions (tests, tiny layers) run on one thread: waking the team costs more.
+bool worth_threads(const ConvGeometry& g) { return g.n * g.o * g.K() * g.P() > (int64_t(1) << 18); }
 
 // Scratch for every thread: thread t owns [t * per, (t + 1) * per).
 struct Scratch {
   Tensor t;
   int64_t per = 0;
-  Scratch(int64_t per_thread) : per(per_thread) {
+  explicit Scratch(int64_t per_thread) : per(per_thread) {
     if (per > 0) t = Tensor::empty({per * omp_get_max_threads()});
   }
   float* mine() const { return per > 0 ? t.data() + per * omp_get_thread_num() : nullptr; }
@@ -42,41 +54,45 @@ struct Scratch {
 
 void conv_gemm_forward(float* y, const float* x, const float* w, const float* bias, const ConvGeometry& g,
                        bool accumulate) {
-  const int64_t K = g.K(), P = g.P(), O = g.o;
-  const int64_t rows = g.pointwise() ? g.ho : band_rows(g, kBandFloats);
-  const int64_t nb = (g.ho + rows - 1) / rows;
-  Scratch scratch(g.pointwise() ? 0 : K * rows * g.wo);
-  CMap W(w, O, K, Eigen::OuterStride<>(K));
-#pragma omp parallel
-  {
-    float* col = scratch.mine();
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < g.n * nb; ++t) {
-      const int64_t img = t / nb, y0 = (t % nb) * rows, y1 = std::min(g.ho, y0 + rows), cols = (y1 - y0) * g.wo;
-      Map Y(y + img * O * P + y0 * g.wo, O, cols, Eigen::OuterStride<>(P));
-      const float* xi = x + img * g.c * g.h * g.w;
-      if (!g.pointwise()) im2col(col, cols, xi, g, y0, y1);
-      CMap C = g.pointwise() ? CMap(xi + y0 * g.wo, K, cols, Eigen::OuterStride<>(P))
-                             : CMap(col, K, cols, Eigen::OuterStride<>(cols));
-      if (!accumulate && !bias) {
-        Y.noalias() = W * C;
-      } else {
-        if (!accumulate)
-          for (int64_t r = 0; r < O; ++r) Y.row(r).setConstant(bias[r]);
-        Y.noalias() += W * C;
-      }
-    }
+  const int64_t K = g.K(), P = g.P(), O = g.o, X = g.c * g.h * g.w;
+  const Bands b = bands(g);
+  Tensor wpack = Tensor::empty({packed_a_size(O, K)});
+  const PackedA W = pack_a(wpack.data(), MatView{w, K, 1}, O, K);
+#pragma omp parallel for schedule(static) if (worth_threads(g))
+  for (int64_t t = 0; t < g.n * b.count; ++t) {
+    const int64_t img = t / b.count, y0 = (t % b.count) * b.rows, y1 = std::min(g.ho, y0 + b.rows);
+    const int64_t cols = (y1 - y0) * g.wo;
+    float* yb = y + img * O * P + y0 * g.wo;
+    if (bias && !accumulate)
+      for (int64_t o = 0; o < O; ++o) std::fill(yb + o * P, yb + o * P + cols, bias[o]);
+    if (g.pointwise())
+      gemm(W, MatView{x + img * X + y0 * g.wo, P, 1}, cols, yb, P, accumulate || bias);
+    else
+      gemm(W, Patches(x + img * X, g, y0, y1), cols, yb, P, accumulate || bias);
   }
 }
 
 void conv_gemm_backward_data(float* x, const float* y, const float* w, const float* bias, const ConvGeometry& g,
                              bool accumulate) {
+  if (g.s == 1 && g.k > 1 && g.c >= kFlipMinChannels) {
+    // At stride 1 the adjoint is itself a convolution, of y with the weights transposed and
+    // flipped: it writes x directly, without the col buffer and col2im.
+    const int64_t k = g.k, kk = k * k;
+    Tensor flipped = Tensor::empty({g.c, g.o, k, k});
+    float* f = flipped.data();
+    for (int64_t c = 0; c < g.c; ++c)
+      for (int64_t o = 0; o < g.o; ++o)
+        for (int64_t t = 0; t < kk; ++t) f[(c * g.o + o) * kk + t] = w[(o * g.c + c) * kk + (kk - 1 - t)];
+    conv_gemm_forward(x, y, f, bias, conv_geometry(g.n, g.o, g.ho, g.wo, g.c, k, 1), accumulate);
+    return;
+  }
   const int64_t K = g.K(), P = g.P(), O = g.o, X = g.c * g.h * g.w;
-  const int64_t rows = g.pointwise() ? g.ho : band_rows(g, kBandFloats);
-  Scratch scratch(g.pointwise() ? 0 : K * rows * g.wo);
-  CMap W(w, O, K, Eigen::OuterStride<>(K));
+  const Bands b = bands(g);
+  Tensor wpack = Tensor::empty({packed_a_size(K, O)});
+  const PackedA Wt = pack_a(wpack.data(), MatView{w, 1, K}, K, O);  // W^T [K x O]
+  Scratch scratch(g.pointwise() ? 0 : K * b.rows * g.wo);
   // One task per image: the bands of an image overlap in x (col2im adds across band edges).
-#pragma omp parallel
+#pragma omp parallel if (worth_threads(g))
   {
     float* col = scratch.mine();
 #pragma omp for schedule(static)
@@ -86,17 +102,16 @@ void conv_gemm_backward_data(float* x, const float* y, const float* w, const flo
       if (!accumulate) {
         if (bias)
           fill_channel_bias(xi, bias, g.c, g.h * g.w);
-        else
+        else if (!g.pointwise())
           std::memset(xi, 0, sizeof(float) * X);
       }
       if (g.pointwise()) {
-        Map(xi, K, P, Eigen::OuterStride<>(P)).noalias() += W.transpose() * CMap(yi, O, P, Eigen::OuterStride<>(P));
+        gemm(Wt, MatView{yi, P, 1}, P, xi, P, accumulate || bias);
         continue;
       }
-      for (int64_t y0 = 0; y0 < g.ho; y0 += rows) {
-        const int64_t y1 = std::min(g.ho, y0 + rows), cols = (y1 - y0) * g.wo;
-        Map(col, K, cols, Eigen::OuterStride<>(cols)).noalias() =
-            W.transpose() * CMap(yi + y0 * g.wo, O, cols, Eigen::OuterStride<>(P));
+      for (int64_t y0 = 0; y0 < g.ho; y0 += b.rows) {
+        const int64_t y1 = std::min(g.ho, y0 + b.rows), cols = (y1 - y0) * g.wo;
+        gemm(Wt, MatView{yi + y0 * g.wo, P, 1}, cols, col, cols, false);
         col2im_add(xi, col, cols, g, y0, y1);
       }
     }
@@ -105,52 +120,37 @@ void conv_gemm_backward_data(float* x, const float* y, const float* w, const flo
 
 void conv_gemm_backward_weight(float* dw, const float* x, const float* y, const ConvGeometry& g) {
   const int64_t K = g.K(), P = g.P(), O = g.o, X = g.c * g.h * g.w;
-  // Chunks of columns: a band of one image, or (small images) several whole images side by side.
-  const int64_t rows = band_rows(g, 4 * kBandFloats);
-  const int64_t nb = (g.ho + rows - 1) / rows;
-  const int64_t per_chunk = nb > 1 ? 1 : std::clamp<int64_t>(4 * kBandFloats / (K * P), 1, g.n);
-  const int64_t nchunks = nb > 1 ? g.n * nb : (g.n + per_chunk - 1) / per_chunk;
-  const int64_t chunk_cols = nb > 1 ? rows * g.wo : per_chunk * P;
+  const Bands b = bands(g);
+  const int64_t per_chunk = b.count > 1 ? 1 : std::clamp<int64_t>(kDepth / P, 1, g.n);
+  const int64_t nchunks = b.count > 1 ? g.n * b.count : (g.n + per_chunk - 1) / per_chunk;
+  const int64_t max_cols = b.count > 1 ? b.rows * g.wo : per_chunk * P;
   const int64_t groups = std::min(nchunks, kWeightGroups);
   Tensor partial = Tensor::empty({groups, O, K});
-  Scratch scratch((K + O) * chunk_cols);
-#pragma omp parallel
+  Scratch scratch(packed_a_size(O, max_cols) + (per_chunk > 1 ? O * max_cols : 0));
+#pragma omp parallel if (worth_threads(g))
   {
-    float* col = scratch.mine();
-    float* dyc = col + K * chunk_cols;
+    float* apack = scratch.mine();
+    float* dyc = apack + packed_a_size(O, max_cols);
 #pragma omp for schedule(static)
     for (int64_t gi = 0; gi < groups; ++gi) {
-      Map D(partial.data() + gi * O * K, O, K, Eigen::OuterStride<>(K));
+      float* D = partial.data() + gi * O * K;
       const int64_t c0 = gi * nchunks / groups, c1 = (gi + 1) * nchunks / groups;
       for (int64_t ch = c0; ch < c1; ++ch) {
-        int64_t cols = 0;
-        if (nb > 1) {  // one band of one image; y is read in place
-          const int64_t img = ch / nb, y0 = (ch % nb) * rows, y1 = std::min(g.ho, y0 + rows);
-          cols = (y1 - y0) * g.wo;
-          im2col(col, cols, x + img * X, g, y0, y1);
-          CMap Yb(y + img * O * P + y0 * g.wo, O, cols, Eigen::OuterStride<>(P));
-          CMap C(col, K, cols, Eigen::OuterStride<>(cols));
-          if (ch == c0) D.noalias() = Yb * C.transpose();
-          else D.noalias() += Yb * C.transpose();
-          continue;
+        const int64_t i0 = b.count > 1 ? ch / b.count : ch * per_chunk;
+        const int64_t i1 = b.count > 1 ? i0 + 1 : std::min(g.n, i0 + per_chunk);
+        const int64_t y0 = b.count > 1 ? (ch % b.count) * b.rows : 0, y1 = std::min(g.ho, y0 + b.rows);
+        const int64_t cols = (i1 - i0) * (y1 - y0) * g.wo;
+        MatView dy{y + i0 * O * P + y0 * g.wo, P, 1};
+        if (i1 - i0 > 1) {  // several whole images: their dy side by side
+          for (int64_t i = i0; i < i1; ++i)
+            for (int64_t o = 0; o < O; ++o)
+              std::memcpy(dyc + o * cols + (i - i0) * P, y + (i * O + o) * P, sizeof(float) * P);
+          dy = MatView{dyc, cols, 1};
         }
-        // Whole images [i0, i1) side by side: columns of image i at (i - i0) * P.
-        const int64_t i0 = ch * per_chunk, i1 = std::min(g.n, i0 + per_chunk);
-        cols = (i1 - i0) * P;
-        for (int64_t i = i0; i < i1; ++i) {
-          if (g.pointwise())
-            Map(col + (i - i0) * P, K, P, Eigen::OuterStride<>(cols)) = CMap(x + i * X, K, P, Eigen::OuterStride<>(P));
-          else
-            im2col(col + (i - i0) * P, cols, x + i * X, g, 0, g.ho);
-          Map(dyc + (i - i0) * P, O, P, Eigen::OuterStride<>(cols)) = CMap(y + i * O * P, O, P, Eigen::OuterStride<>(P));
-        }
-        CMap C(col, K, cols, Eigen::OuterStride<>(cols));
-        CMap Yc(dyc, O, cols, Eigen::OuterStride<>(cols));
-        if (ch == c0) D.noalias() = Yc * C.transpose();
-        else D.noalias() += Yc * C.transpose();
+        const PackedA A = pack_a(apack, dy, O, cols);
+        gemm(A, PatchesT(x + i0 * X, g, y0, y1), K, D, K, ch > c0);
       }
     }
-    // dw += the group partials, in group order, element by element.
 #pragma omp for schedule(static)
     for (int64_t e = 0; e < O * K; ++e) {
       float acc = 0.f;
@@ -159,5 +159,4 @@ void conv_gemm_backward_weight(float* dw, const float* x, const float* y, const 
     }
   }
 }
-
 }  // namespace im

@@ -1,4 +1,4 @@
-// im2col / col2im over bands of output rows, and the per-channel bias helpers (CPU).
+// The patch matrix (im2col) packed into GEMM panels, col2im, and the per-channel bias helpers (CPU).
 #include "kernels/im2col.h"
 
 #include <algorithm>
@@ -6,6 +6,10 @@
 
 #include "engine/check.h"
 #include "kernels/parallel.h"
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 namespace im {
 
@@ -28,34 +32,111 @@ inline void valid_range(int64_t j, const ConvGeometry& g, int64_t* lo, int64_t* 
   *hi = b < 0 ? 0 : std::min(g.wo, b / g.s + 1);
   if (*hi < *lo) *hi = *lo;
 }
+// dst[t] = src[2 t] for t in [0, n): the stride-2 gather, 8 at a time from 16 contiguous floats.
+// src[2 n - 1] must be readable (the caller keeps the window inside the image row).
+inline void gather_even(float* dst, const float* src, int64_t n) {
+  int64_t t = 0;
+#if defined(__AVX2__)
+  for (; t + 8 <= n; t += 8) {
+    const __m256 a = _mm256_loadu_ps(src + 2 * t), b = _mm256_loadu_ps(src + 2 * t + 8);
+    const __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));  // a0 a2 b0 b2 | a4 a6 b4 b6
+    _mm256_storeu_ps(dst + t, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), _MM_SHUFFLE(3, 1, 2, 0))));
+  }
+#endif
+  for (; t < n; ++t) dst[t] = src[2 * t];
+}
+
+// dst[2 t] += src[t] for t in [0, n): the adjoint of gather_even (dst[2 n - 1] must be writable).
+inline void scatter_add_even(float* dst, const float* src, int64_t n) {
+  int64_t t = 0;
+#if defined(__AVX2__)
+  const __m256 zero = _mm256_setzero_ps();
+  for (; t + 8 <= n; t += 8) {
+    const __m256 v = _mm256_loadu_ps(src + t);
+    const __m256 lo = _mm256_unpacklo_ps(v, zero), hi = _mm256_unpackhi_ps(v, zero);  // s0 0 s1 0 | s4 0 s5 0 ...
+    float* d = dst + 2 * t;
+    _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), _mm256_permute2f128_ps(lo, hi, 0x20)));
+    _mm256_storeu_ps(d + 8, _mm256_add_ps(_mm256_loadu_ps(d + 8), _mm256_permute2f128_ps(lo, hi, 0x31)));
+  }
+#endif
+  for (; t < n; ++t) dst[2 * t] += src[t];
+}
 }  // namespace
 
-void im2col(float* col, int64_t ld, const float* x, const ConvGeometry& g, int64_t y0, int64_t y1) {
-  const int64_t k = g.k, s = g.s;
-  for (int64_t c = 0; c < g.c; ++c) {
-    for (int64_t i = 0; i < k; ++i) {
-      for (int64_t j = 0; j < k; ++j) {
-        float* dst = col + ((c * k + i) * k + j) * ld;
-        int64_t lo, hi;
-        valid_range(j, g, &lo, &hi);
-        for (int64_t yo = y0; yo < y1; ++yo, dst += g.wo) {
-          const int64_t iy = yo * s - g.pad + i;
-          if (iy < 0 || iy >= g.h) {
-            std::memset(dst, 0, sizeof(float) * g.wo);
-            continue;
-          }
-          const float* row = x + (c * g.h + iy) * g.w;
-          const int64_t off = j - g.pad;  // tap (i, j) of output column xo reads row[xo * s + off]
-          for (int64_t xo = 0; xo < lo; ++xo) dst[xo] = 0.f;
-          if (s == 1) {
-            if (hi > lo) std::memcpy(dst + lo, row + lo + off, sizeof(float) * (hi - lo));
-          } else {
-            for (int64_t xo = lo; xo < hi; ++xo) dst[xo] = row[xo * s + off];
-          }
-          for (int64_t xo = hi; xo < g.wo; ++xo) dst[xo] = 0.f;
-        }
-      }
+namespace {
+// out[q - q0] = tap (c, i, j) of chunk column q, for q in [q0, q0 + n) (see Patches).
+void patch_row(float* out, const float* x, const ConvGeometry& g, int64_t c, int64_t i, int64_t j, int64_t y0,
+               int64_t y1, int64_t q0, int64_t n) {
+  const int64_t cols = (y1 - y0) * g.wo, image = g.c * g.h * g.w, s = g.s, off = j - g.pad;
+  int64_t lo, hi;
+  valid_range(j, g, &lo, &hi);
+  // Walk the columns one segment at a time: output columns [xa, xb) of output row yo of image img.
+  int64_t img = q0 / cols, yo = y0 + q0 % cols / g.wo, xa = q0 % g.wo;
+  for (int64_t q = q0, end = q0 + n; q < end; xa = 0) {
+    const int64_t xb = std::min(g.wo, xa + (end - q));
+    const int64_t base = (q - q0) - xa;  // out[base + xo] holds output column xo
+    const int64_t iy = yo * s - g.pad + i, im = img;
+    q += xb - xa;
+    if (++yo == y1) yo = y0, ++img;
+    if (iy < 0 || iy >= g.h) {
+      for (int64_t xo = xa; xo < xb; ++xo) out[base + xo] = 0.f;
+      continue;
     }
+    const float* row = x + im * image + (c * g.h + iy) * g.w;  // tap (i, j) of column xo: row[xo * s + off]
+    const int64_t a = std::max(xa, lo), b = std::max(a, std::min(xb, hi));
+    for (int64_t xo = xa; xo < a; ++xo) out[base + xo] = 0.f;
+    if (s == 1) {
+#pragma omp simd
+      for (int64_t xo = a; xo < b; ++xo) out[base + xo] = row[xo + off];
+    } else if (s == 2) {
+      // The vector gather reads one float past its last tap: keep it inside the row.
+      const int64_t safe = std::max(a, std::min(b, (g.w - off) / 2));
+      gather_even(out + base + a, row + 2 * a + off, safe - a);
+      for (int64_t xo = safe; xo < b; ++xo) out[base + xo] = row[2 * xo + off];
+    } else {
+      for (int64_t xo = a; xo < b; ++xo) out[base + xo] = row[xo * s + off];
+    }
+    for (int64_t xo = b; xo < xb; ++xo) out[base + xo] = 0.f;
+  }
+}
+
+// Tap index -> (channel, ky, kx).
+inline void tap(const ConvGeometry& g, int64_t r, int64_t* c, int64_t* i, int64_t* j) {
+  *c = r / (g.k * g.k);
+  *i = r / g.k % g.k;
+  *j = r % g.k;
+}
+}  // namespace
+
+void Patches::pack(float* dst, int64_t p0, int64_t kc, int64_t j0, int64_t nc) const {
+  float row[kGemmNc];
+  const int64_t panels = (nc + kGemmPanel - 1) / kGemmPanel;
+  for (int64_t t = 0; t < kc; ++t) {
+    int64_t c, i, j;
+    tap(*g, p0 + t, &c, &i, &j);
+    patch_row(row, x, *g, c, i, j, y0, y1, j0, nc);
+    for (int64_t q = nc; q < panels * kGemmPanel; ++q) row[q] = 0.f;
+    for (int64_t p = 0; p < panels; ++p) {
+      float* d = dst + (p * kc + t) * kGemmPanel;
+      const float* r = row + p * kGemmPanel;
+      for (int64_t l = 0; l < kGemmPanel; ++l) d[l] = r[l];
+    }
+  }
+}
+
+void PatchesT::pack(float* dst, int64_t p0, int64_t kc, int64_t j0, int64_t nc) const {
+  float row[kGemmKc];
+  const int64_t panels = (nc + kGemmPanel - 1) / kGemmPanel;
+  for (int64_t l = 0; l < panels * kGemmPanel; ++l) {
+    float* d = dst + (l / kGemmPanel) * kc * kGemmPanel + l % kGemmPanel;
+    if (l >= nc) {
+      for (int64_t t = 0; t < kc; ++t) d[t * kGemmPanel] = 0.f;
+      continue;
+    }
+    int64_t c, i, j;
+    tap(*g, j0 + l, &c, &i, &j);
+    patch_row(row, x, *g, c, i, j, y0, y1, p0, kc);
+    for (int64_t t = 0; t < kc; ++t) d[t * kGemmPanel] = row[t];
   }
 }
 
@@ -75,6 +156,10 @@ void col2im_add(float* x, const float* col, int64_t ld, const ConvGeometry& g, i
           if (s == 1) {
 #pragma omp simd
             for (int64_t xo = lo; xo < hi; ++xo) row[xo + off] += src[xo];
+          } else if (s == 2 && hi > lo) {
+            const int64_t safe = std::min(hi, (g.w - off) / 2);
+            scatter_add_even(row + 2 * lo + off, src + lo, std::max<int64_t>(safe - lo, 0));
+            for (int64_t xo = std::max(lo, safe); xo < hi; ++xo) row[2 * xo + off] += src[xo];
           } else {
             for (int64_t xo = lo; xo < hi; ++xo) row[xo * s + off] += src[xo];
           }
