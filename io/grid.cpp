@@ -159,8 +159,7 @@ void gaussian_blur_axis(Volume& v, int axis, double sigma) {
     std::vector<float> line(static_cast<size_t>(n));
 #pragma omp for schedule(static)
     for (int64_t l = 0; l < lines; ++l) {
-      // Start of line l: the index with the blurred axis at 0.
-      const int64_t start = axis == 0 ? l * n : axis == 1 ? (l % d[0]) + (l / d[0]) * d[0] * d[1] : l;
+      const int64_t start = line_start(d, axis, l);
       for (int64_t i = 0; i < n; ++i) line[i] = v.data[start + i * stride];
       for (int64_t i = 0; i < n; ++i) {
         double acc = 0;

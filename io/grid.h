@@ -37,6 +37,12 @@ GridMap resampling_map(const Dims& dim, const Vec3& from_mm, const Vec3& to_mm);
 GridMap plane_pad_map(const Dims& dim, int64_t target_x, int64_t target_y, int64_t shift_x = 0, int64_t shift_y = 0);
 int64_t round_up(int64_t n, int64_t multiple);
 
+// Index of the first voxel of line `line` along voxel axis `axis` (lines numbered in memory order
+// of the other two axes); the line's voxels follow with the axis' stride.
+inline int64_t line_start(const Dims& d, int axis, int64_t line) {
+  return axis == 0 ? line * d[0] : axis == 1 ? line % d[0] + line / d[0] * d[0] * d[1] : line;
+}
+
 // In-place Gaussian blur along voxel axis `axis` (0, 1, 2) with sigma in voxels; edges replicate.
 void gaussian_blur_axis(Volume& v, int axis, double sigma_vox);
 // Blur before downsampling so that a target voxel integrates its footprint (sigma from the scale).

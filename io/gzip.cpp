@@ -22,8 +22,8 @@ struct Decompressor {
 
 // Streams a gzip (possibly multi-member) through zlib into out[0, want). When `verify` is set the
 // rest of the stream is inflated into a scratch buffer afterwards, so that a missing trailer or a bad
-// CRC is still reported. Returns the bytes written.
-size_t zlib_stream(const uint8_t* data, size_t size, uint8_t* out, size_t want, bool verify,
+// CRC is still reported.
+void zlib_stream(const uint8_t* data, size_t size, uint8_t* out, size_t want, bool verify,
                    const std::string& name) {
   z_stream zs{};
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) fail(name, "cannot initialise zlib");
@@ -33,7 +33,7 @@ size_t zlib_stream(const uint8_t* data, size_t size, uint8_t* out, size_t want, 
   uint8_t scratch[1 << 15];
   for (;;) {
     const bool filling = produced < want;
-    if (!filling && !verify) return produced;
+    if (!filling && !verify) return;
     if (zs.avail_in == 0 && in_left > 0) {
       const uInt chunk = static_cast<uInt>(std::min<size_t>(in_left, 1u << 30));
       zs.avail_in = chunk;
@@ -55,7 +55,7 @@ size_t zlib_stream(const uint8_t* data, size_t size, uint8_t* out, size_t want, 
       if (produced < want)
         fail(name, "gzip stream holds only " + std::to_string(produced) + " of the " + std::to_string(want) +
                        " bytes the NIfTI header declares (truncated file or wrong dimensions)");
-      return produced;
+      return;
     }
     if (rc == Z_BUF_ERROR && zs.avail_in == 0 && in_left == 0) {
       if (produced < want)

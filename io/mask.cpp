@@ -6,6 +6,7 @@
 
 #include "io/error.h"
 #include "io/nifti.h"
+#include "io/normalize.h"
 
 namespace im::io {
 namespace {
@@ -71,13 +72,6 @@ void fill_enclosed(Mask& m, const Dims& d, const std::array<bool, 3>& moves) {
   for (uint8_t& v : m) v = v == 2 ? 0 : 1;
 }
 
-double percentile_of(std::vector<float> v, double p) {
-  if (v.empty()) return 0;
-  const size_t k = static_cast<size_t>(std::clamp(p / 100.0, 0.0, 1.0) * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
-}
-
 }  // namespace
 
 Mask mask_from_volume(const Volume& grid, const Volume& source, float threshold) {
@@ -121,7 +115,7 @@ double otsu_threshold(const std::vector<float>& values) {
   const size_t stride = std::max<size_t>(1, values.size() / (1 << 20));
   std::vector<float> sample;
   for (size_t i = 0; i < values.size(); i += stride) sample.push_back(values[i]);
-  const double hi = percentile_of(std::move(sample), 99.9);
+  const double hi = percentile(std::move(sample), 99.9);
   if (!(hi > lo)) return lo;
   constexpr int kBins = 256;
   std::vector<double> h(kBins, 0);

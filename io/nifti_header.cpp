@@ -146,8 +146,9 @@ ParsedHeader parse_header(const uint8_t* p, size_t avail, const std::string& nam
   if (dtype_size(r.datatype) == 0)
     fail(name, "unsupported datatype code " + std::to_string(r.datatype) +
                    " (supported: uint8, int8, int16, uint16, int32, uint32, int64, uint64, float32, float64)");
-  if (!std::isfinite(vox_offset_f) || vox_offset_f != std::floor(vox_offset_f) || vox_offset_f > 1e12)
+  if (!std::isfinite(vox_offset_f) || vox_offset_f != std::floor(vox_offset_f))
     fail(name, "wrong vox_offset " + std::to_string(vox_offset_f) + " (not a whole byte offset)");
+  if (vox_offset_f > 1e12) fail(name, "wrong vox_offset " + std::to_string(vox_offset_f) + " (past any plausible file end)");
   r.vox_offset = static_cast<int64_t>(vox_offset_f);
   if (r.vox_offset < hsize + 4)
     fail(name, "wrong vox_offset " + std::to_string(r.vox_offset) + ": the voxel data would start inside the header (minimum " +

@@ -73,15 +73,11 @@ double quantization_step(const NiftiHeaderInfo& h) {
   return std::isfinite(h.scl_slope) && h.scl_slope != 0 ? std::fabs(h.scl_slope) : 1.0;
 }
 
-double masked_percentile(const std::vector<float>& v, const Mask& mask, double p) {
-  std::vector<float> in;
-  in.reserve(v.size() / 4);
-  for (size_t i = 0; i < v.size(); ++i)
-    if (mask[i]) in.push_back(v[i]);
-  if (in.empty()) return 0;
-  const size_t k = static_cast<size_t>(std::clamp(p / 100.0, 0.0, 1.0) * static_cast<double>(in.size() - 1));
-  std::nth_element(in.begin(), in.begin() + static_cast<long>(k), in.end());
-  return in[k];
+double percentile(std::vector<float> values, double p) {
+  if (values.empty()) return 0;
+  const auto k = static_cast<long>(std::clamp(p / 100.0, 0.0, 1.0) * static_cast<double>(values.size() - 1));
+  std::nth_element(values.begin(), values.begin() + k, values.end());
+  return values[static_cast<size_t>(k)];
 }
 
 NormParams fit_normalization(const Volume& v, const Mask& mask, const NormOptions& o) {

@@ -49,8 +49,8 @@ std::vector<double> smooth(const std::vector<double>& h, double sigma_bins);
 double last_mode_bin(const std::vector<double>& smoothed, double min_height);
 // Spacing of the values an integer-typed input can take (its scl_slope, or 1); 0 for float data.
 double quantization_step(const NiftiHeaderInfo& h);
-// The p-th percentile (0-100) of the voxels in the mask.
-double masked_percentile(const std::vector<float>& v, const Mask& mask, double p);
+// The p-th percentile (0-100) of `values` (nearest rank below; 0 for none).
+double percentile(std::vector<float> values, double p);
 
 // Fits the map on the voxels inside `mask`. Throws Error when the mask is empty or has no mode.
 NormParams fit_normalization(const Volume& v, const Mask& mask, const NormOptions& options);

@@ -22,7 +22,7 @@ void downsample_upsample(Volume& v, int axis, int f) {
     std::vector<double> avg(static_cast<size_t>(blocks));
 #pragma omp for schedule(static)
     for (int64_t l = 0; l < lines; ++l) {
-      const int64_t start = axis == 0 ? l * n : axis == 1 ? (l % d[0]) + (l / d[0]) * d[0] * d[1] : l;
+      const int64_t start = line_start(d, axis, l);
       for (int64_t b = 0; b < blocks; ++b) {
         double s = 0;
         const int64_t end = std::min(n, (b + 1) * f);

@@ -48,7 +48,8 @@ unless everything succeeds; existing outputs are kept unless --overwrite.
 
 Example:
   imunity-prep --in sub01_T1.nii.gz --labels sub01_labels.nii.gz --voxel-size 2 \
-               --out prep/sub01.nii.gz --save-mask prep/sub01_mask.nii.gz)";
+               --out prep/sub01.nii.gz --save-mask prep/sub01_mask.nii.gz
+)";
 
 }  // namespace
 

@@ -36,7 +36,8 @@ Masks: --labels-dir D takes, for subject S, the one file in D named S.nii(.gz) o
 
 Example:
   imunity-simulate --in ../shared/data/ixi_hh_2mm/t1 --labels-dir ../shared/data/ixi_hh_2mm/labels \
-                   --sites docs/sites/mild.json --sites docs/sites/low_contrast.json --out sim/)";
+                   --sites docs/sites/mild.json --sites docs/sites/low_contrast.json --out sim/
+)";
 
 std::string stem(const fs::path& p) {
   std::string n = p.filename().string();

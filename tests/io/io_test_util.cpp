@@ -36,6 +36,20 @@ std::vector<std::string> data_files(const std::string& sub) {
   return out;
 }
 
+std::vector<uint8_t> base64_decode(const std::string& s) {
+  static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::vector<uint8_t> out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : s) {
+    const size_t v = chars.find(c);
+    if (v == std::string::npos) continue;  // '=' padding
+    acc = (acc << 6) | static_cast<uint32_t>(v), bits += 6;
+    if (bits >= 8) bits -= 8, out.push_back(static_cast<uint8_t>(acc >> bits));
+  }
+  return out;
+}
+
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});

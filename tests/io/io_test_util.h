@@ -18,6 +18,8 @@ io::Mat4 diag_affine(double sx, double sy, double sz, double tx = 0, double ty =
 // Every volume of the shared data under `sub` (e.g. "ixi_hh_2mm/t1"), sorted; empty if absent.
 std::vector<std::string> data_files(const std::string& sub);
 
+std::vector<uint8_t> base64_decode(const std::string& s);
+
 // Raw file bytes.
 std::vector<uint8_t> read_bytes(const std::string& path);
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);

@@ -14,9 +14,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <limits>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "io/error.h"
 #include "io/gzip.h"
@@ -190,7 +193,16 @@ TEST_CASE("fuzz: mutation loop over small .nii and .nii.gz files", "[nifti][fuzz
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
-  const auto base = seeds();
+  // Seeds: our own small files, the corpus, and the files nibabel wrote for the fixture
+  // (big-endian, NIfTI-2 by another writer).
+  auto base = seeds();
+  for (const auto& e : fs::directory_iterator(fs::path(IMUNITY_SOURCE_DIR) / "tests" / "io" / "corpus"))
+    if (e.path().extension() != ".md") base.push_back(test::read_bytes(e.path().string()));
+  std::ifstream fx(test::fixture_dir() + "/nibabel_volumes.json");
+  if (fx) {
+    const nlohmann::json fixture = nlohmann::json::parse(fx);  // named: a range-for over a temporary's member dangles
+    for (const auto& s : fixture["synthetic"]) base.push_back(test::base64_decode(s["bytes_base64"]));
+  }
   io::Rng rng(seed);
   const auto t0 = std::chrono::steady_clock::now();
   int64_t iterations = 0, accepted = 0;

@@ -22,20 +22,6 @@ json fixture() {
   return json::parse(f);
 }
 
-std::vector<uint8_t> base64(const std::string& s) {
-  static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::vector<uint8_t> out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : s) {
-    const size_t v = chars.find(c);
-    if (v == std::string::npos) continue;  // '=' padding
-    acc = (acc << 6) | static_cast<uint32_t>(v), bits += 6;
-    if (bits >= 8) bits -= 8, out.push_back(static_cast<uint8_t>(acc >> bits));
-  }
-  return out;
-}
-
 void require_close(double ours, double theirs, double rel, double abs) {
   INFO("ours " << ours << " nibabel " << theirs);
   REQUIRE(std::fabs(ours - theirs) <= abs + rel * std::fabs(theirs));
@@ -89,7 +75,7 @@ TEST_CASE("nibabel agrees on small files it wrote (NIfTI-2, big-endian, all data
   for (const auto& e : fx["synthetic"]) {
     const std::string name = e["name"];
     INFO(name);
-    const io::Volume v = io::read_volume_bytes(base64(e["bytes_base64"]), name);
+    const io::Volume v = io::read_volume_bytes(test::base64_decode(e["bytes_base64"]), name);
     // A 180-degree quaternion (a = 0) stored in float32: nifticlib takes a = 0 when
     // 1 - (b^2 + c^2 + d^2) < 1e-7, nibabel takes the square root of the float32 rounding residue
     // (~3e-4), which tilts its matrix by ~1e-3. Ours is nifticlib's, the standard's reference.
