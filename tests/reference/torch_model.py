@@ -39,19 +39,36 @@ for pooled in (False, True):
     x = torch.rand(2, 1, 32, 48, dtype=torch.float64)
     x[:, :, :4, :] = 0  # background rows: the output must copy them
     c = torch.rand(2, 1, 32, 48, dtype=torch.float64)
+    amu, alv, _ = m.encode_anatomy(x)
+    cmu, clv, _ = m.encode_contrast(c)
+    out = m.decode(amu, cmu, x)
+    m.eval()
     with torch.no_grad():
-        amu, alv, _ = m.encode_anatomy(x)
-        cmu, clv, _ = m.encode_contrast(c)
-        out = m.decode(amu, cmu, x)
-        m.eval()
         d_eval = m.discriminate(out)
-        m.train()
-        d_train = m.discriminate(out)  # batch statistics; updates the running statistics
-        site = m.site_logits(amu)
+    m.train()
+    d_train = m.discriminate(out)  # batch statistics; updates the running statistics
+    site = m.site_logits(amu)
+    # Gradients of every parameter for fixed random weightings of the three outputs (the
+    # discriminator and the site head also pass gradients back into the generator).
+    g = torch.Generator().manual_seed(1)
+    w_out = torch.rand(out.shape, generator=g, dtype=torch.float64) - 0.5
+    w_disc = torch.rand(d_train.shape, generator=g, dtype=torch.float64) - 0.5
+    w_site = torch.rand(site.shape, generator=g, dtype=torch.float64) - 0.5
+    loss = (out * w_out).sum() + (d_train * w_disc).sum() + (site * w_site).sum()
+    loss.backward()
+    grads = {}
+    for key, mod in m.layers.items():
+        name = key.replace("__", ".")
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            grads[name + ".gamma"], grads[name + ".beta"] = mod.weight.grad, mod.bias.grad
+        else:
+            grads[name + ".weight"], grads[name + ".bias"] = mod.weight.grad, mod.bias.grad
     outputs = {"anatomy_mu": amu, "anatomy_logvar": alv, "contrast_mu": cmu, "contrast_logvar": clv,
                "output": out, "disc_eval": d_eval, "disc_train": d_train, "site_logits": site}
     for i in range(3):
         outputs[f"bn{i}_running_mean_after"] = m.L(f"discriminator.bn{i}").running_mean
         outputs[f"bn{i}_running_var_after"] = m.L(f"discriminator.bn{i}").running_var
     save("model_pooled" if pooled else "model", {"config": cfg, "weights": weights, "input": x, "contrast_input": c,
-                                                  "outputs": outputs}, meta="torch_model.py")
+                                                  "outputs": outputs, "grads": grads,
+                                                  "seeds": {"out": w_out, "disc": w_disc, "site": w_site}},
+         meta="torch_model.py")

@@ -33,9 +33,9 @@ tools::TrainRunOptions small_run(const std::string& manifest, const std::string&
   return o;
 }
 
-// Runs imunity-train with its output captured; with sigint_after_line >= 0 sends SIGINT to that
-// process (and no other) once it has printed that many lines.
-int run_cli(const std::vector<std::string>& args, std::string* output = nullptr, int sigint_after_line = -1) {
+// Runs imunity-train with its output captured; with sigint_at set, sends SIGINT to that process (and
+// no other) once it prints a line containing sigint_at.
+int run_cli(const std::vector<std::string>& args, std::string* output = nullptr, const std::string& sigint_at = "") {
   std::string exe = std::string(IMUNITY_BINARY_DIR) + "/tools/imunity-train";
   int fds[2];
   REQUIRE(pipe(fds) == 0);
@@ -55,10 +55,9 @@ int run_cli(const std::vector<std::string>& args, std::string* output = nullptr,
   std::string out;
   FILE* f = fdopen(fds[0], "r");
   char line[4096];
-  int lines = 0;
   while (fgets(line, sizeof line, f)) {
     out += line;
-    if (sigint_after_line >= 0 && ++lines == sigint_after_line) kill(pid, SIGINT);
+    if (!sigint_at.empty() && std::string(line).find(sigint_at) != std::string::npos) kill(pid, SIGINT);
   }
   fclose(f);
   int st = 0;
@@ -152,18 +151,18 @@ TEST_CASE("train run: SIGINT saves a checkpoint and exits cleanly, and --resume 
     return;
   }
   std::string dir = test::scratch_dir("train_sigint");
-  std::vector<std::string> args = {"--manifest", manifest, "--out", dir + "/run", "--steps", "400", "--batch", "4",
+  std::vector<std::string> args = {"--manifest", manifest, "--out", dir + "/run", "--steps", "100000", "--batch", "4",
                                    "--device", "cpu", "--set", "model.image_h=64", "--set", "model.image_w=64",
                                    "--set", "train.voxel_size=4", "--set", "train.log_every=1", "--quiet"};
   std::string out;
-  // Interrupt once the data is ready and training has started (the "parameters" line).
-  int code = run_cli(args, &out, 5);
+  // Interrupt once the data is ready and training starts (the line announcing the parameter count).
+  int code = run_cli(args, &out, "parameters;");
   INFO(out);
   CHECK(code == 130);
   CHECK(out.find("interrupted at step") != std::string::npos);
   REQUIRE(fs::exists(dir + "/run/last.safetensors"));
   tools::CheckpointInfo info = tools::read_checkpoint_info(dir + "/run/last.safetensors");
-  CHECK(info.step < 400);
+  CHECK(info.step < 100000);
   // No temporary files are left behind.
   for (const auto& e : fs::directory_iterator(dir + "/run")) CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
   std::vector<std::string> more = args;
