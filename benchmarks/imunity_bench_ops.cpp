@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "benchmarks/machine.h"
 #include "engine/autograd.h"
 #include "engine/cuda_api.h"
 #include "engine/device.h"
@@ -119,13 +120,6 @@ Timing time_layer(const Layer& l, int64_t batch, Device dev, int reps) {
   return best;
 }
 
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
 
 // Runs benchmarks/torch_ops.py on the same layers; returns {} (and why) when it cannot.
 std::map<std::string, Timing> torch_timings(const std::string& script, const std::vector<Layer>& layers, int64_t batch,
@@ -230,7 +224,7 @@ int main(int argc, char** argv) {
   set_num_threads(threads);
   const int64_t batch = 16;
 
-  std::printf("imunity-bench-ops: CPU %s, %d threads; GPU %s\n", cpu_model().c_str(), num_threads(),
+  std::printf("imunity-bench-ops: CPU %s, %d threads; GPU %s\n", bench::cpu_model().c_str(), num_threads(),
               cuda_available() ? cuda::device_description().c_str() : "none");
   std::vector<std::pair<int64_t, int64_t>> sizes;
   if (size != "192x224") sizes.push_back({128, 128});

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "benchmarks/machine.h"
 #include "engine/allocator.h"
 #include "engine/autograd.h"
 #include "engine/cuda_api.h"
@@ -22,13 +23,6 @@ using namespace im;
 namespace {
 double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
 
 model::TrainBatch synthetic_batch(int b, int h, int w, int sites, Device dev) {
   Generator g(123);
@@ -98,7 +92,7 @@ int main(int argc, char** argv) {
   Device dev = parse_device(device);
   if (dev == Device::CUDA) cuda::set_tf32(tf32);
   std::printf("imunity-bench-train on %s, %s\n",
-              dev == Device::CUDA ? cuda::device_description().c_str() : cpu_model().c_str(),
+              dev == Device::CUDA ? cuda::device_description().c_str() : bench::cpu_model().c_str(),
               dev == Device::CUDA ? (tf32 ? "TF32 on" : "TF32 off") : (std::to_string(num_threads()) + " threads").c_str());
   std::printf("%-10s %6s %14s %14s %16s %10s\n", "size", "batch", "step ms", "slices/s", "inference sl/s", "raw allocs");
   nlohmann::json results = nlohmann::json::array();
