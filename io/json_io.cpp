@@ -56,6 +56,8 @@ json norm_to_json(const NormParams& p) {
   return {{"method", norm_name(p.method)}, {"scale", num(p.scale)},         {"offset", num(p.offset)},
           {"upper", num(p.upper)},         {"wm_peak", num(p.wm_peak)},     {"stripe_lo", num(p.stripe_lo)},
           {"stripe_hi", num(p.stripe_hi)}, {"stripe_mean", num(p.stripe_mean)}, {"stripe_sd", num(p.stripe_sd)},
+          {"region", region_name(p.region)}, {"region_voxels", p.region_voxels},
+          {"core_margin_mm", num(p.core_margin_mm)}, {"core_depth_mm", num(p.core_depth_mm)},
           {"formula", "out = clip(scale * in + offset, 0, 1); voxels <= 0 stay 0"}};
 }
 NormParams norm_from_json(const json& j) {
@@ -65,6 +67,11 @@ NormParams norm_from_json(const json& j) {
   p.wm_peak = get_num(j.at("wm_peak"));
   p.stripe_lo = get_num(j.at("stripe_lo")), p.stripe_hi = get_num(j.at("stripe_hi"));
   p.stripe_mean = get_num(j.at("stripe_mean")), p.stripe_sd = get_num(j.at("stripe_sd"));
+  // Records written before the brain-core region existed were fitted on the mask.
+  p.region = j.contains("region") ? parse_region(j.at("region").get<std::string>()) : NormRegion::mask;
+  p.region_voxels = j.value("region_voxels", int64_t{0});
+  if (j.contains("core_margin_mm")) p.core_margin_mm = get_num(j.at("core_margin_mm"));
+  if (j.contains("core_depth_mm")) p.core_depth_mm = get_num(j.at("core_depth_mm"));
   return p;
 }
 

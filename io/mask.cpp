@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "io/error.h"
 #include "io/nifti.h"
 #include "io/normalize.h"
+#include "io/orientation.h"
 
 namespace im::io {
 namespace {
@@ -72,7 +74,87 @@ void fill_enclosed(Mask& m, const Dims& d, const std::array<bool, 3>& moves) {
   for (uint8_t& v : m) v = v == 2 ? 0 : 1;
 }
 
+// One line of the squared distance transform (Felzenszwalb & Huttenlocher 2012): out[p] = min over q
+// of f[q] + ((p - q) w)^2, over the finite f[q] and two zero sites just beyond the ends (beyond the
+// grid is outside). The scratch vectors hold the lower envelope: its parabolas (position, height
+// f + x^2) and where each one starts.
+void distance_line(const std::vector<double>& f, std::vector<double>& out, double w, std::vector<double>& pos,
+                   std::vector<double>& height, std::vector<double>& start) {
+  const int64_t n = static_cast<int64_t>(f.size());
+  pos.assign(1, -w), height.assign(1, w * w), start.assign(1, -std::numeric_limits<double>::infinity());
+  for (int64_t q = 0; q <= n; ++q) {
+    const double fq = q < n ? f[q] : 0.0;
+    if (!std::isfinite(fq)) continue;
+    const double x = static_cast<double>(q) * w, h = fq + x * x;
+    double s = (h - height.back()) / (2 * (x - pos.back()));
+    while (s <= start.back()) {  // the last parabola is hidden by its neighbours: drop it
+      pos.pop_back(), height.pop_back(), start.pop_back();
+      s = (h - height.back()) / (2 * (x - pos.back()));
+    }
+    pos.push_back(x), height.push_back(h), start.push_back(s);
+  }
+  size_t k = 0;
+  for (int64_t p = 0; p < n; ++p) {
+    const double x = static_cast<double>(p) * w;
+    while (k + 1 < pos.size() && start[k + 1] < x) ++k;
+    out[p] = height[k] - pos[k] * pos[k] + (x - pos[k]) * (x - pos[k]);
+  }
+}
+
 }  // namespace
+
+std::vector<float> squared_distance_to_outside(const Mask& m, const Dims& d, const Vec3& voxel_mm) {
+  std::vector<float> dist(m.size());
+  for (size_t i = 0; i < m.size(); ++i) dist[i] = m[i] ? std::numeric_limits<float>::infinity() : 0.0f;
+  const int64_t stride[3] = {1, d[0], d[0] * d[1]};
+  // One separable pass per axis; after the first, every value is finite (the border sites).
+  for (int a = 0; a < 3; ++a) {
+    const int64_t n = d[a], lines = d[0] * d[1] * d[2] / n;
+    const int b = a == 0 ? 1 : 0, c = a == 2 ? 1 : 2;  // the two other axes
+#pragma omp parallel
+    {
+      std::vector<double> f, out, pos, height, start;
+#pragma omp for schedule(static)
+      for (int64_t l = 0; l < lines; ++l) {
+        const int64_t first = (l % d[b]) * stride[b] + (l / d[b]) * stride[c];
+        // Only the stretch between the first and last voxel inside needs work: the zeros just
+        // beyond it (or the grid's border) are the nearest outside sites of everything in it.
+        int64_t lo = n, hi = -1;
+        for (int64_t i = 0; i < n; ++i)
+          if (dist[first + i * stride[a]] > 0) lo = std::min(lo, i), hi = i;
+        if (hi < 0) continue;  // all outside: stays 0
+        f.resize(static_cast<size_t>(hi - lo + 1)), out.resize(f.size());
+        for (int64_t i = lo; i <= hi; ++i) f[i - lo] = dist[first + i * stride[a]];
+        distance_line(f, out, voxel_mm[a], pos, height, start);
+        for (int64_t i = lo; i <= hi; ++i) dist[first + i * stride[a]] = static_cast<float>(out[i - lo]);
+      }
+    }
+  }
+  return dist;
+}
+
+Mask brain_core(const Mask& head, const Volume& grid, double margin_mm, double depth_mm) {
+  const Dims& d = grid.dim;
+  Mask core(head.size(), 0);
+  // The superior axis: the voxel axis the canonical S axis runs along, and which way.
+  const Reorientation r = canonical_reorientation(grid.affine, d);
+  const int s = r.perm[2];
+  const int64_t stride[3] = {1, d[0], d[0] * d[1]};
+  const auto up = [&](int64_t i) {  // index along the superior direction
+    const int64_t k = i / stride[s] % d[s];
+    return r.flip[2] ? d[s] - 1 - k : k;
+  };
+  int64_t top = -1;
+  for (int64_t i = 0; i < static_cast<int64_t>(head.size()); ++i)
+    if (head[i]) top = std::max(top, up(i));
+  if (top < 0) return core;
+  const double step = grid.voxel_size()[s];
+  const std::vector<float> dist2 = squared_distance_to_outside(head, d, grid.voxel_size());
+  const float margin2 = static_cast<float>(margin_mm * margin_mm);
+  for (int64_t i = 0; i < static_cast<int64_t>(head.size()); ++i)
+    core[i] = dist2[i] > margin2 && static_cast<double>(top - up(i)) * step <= depth_mm;
+  return core;
+}
 
 Mask mask_from_volume(const Volume& grid, const Volume& source, float threshold) {
   Mask m(static_cast<size_t>(grid.size()), 0);

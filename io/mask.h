@@ -37,5 +37,15 @@ void dilate(Mask& m, const Dims& dim, const std::array<int, 3>& radius);
 void erode(Mask& m, const Dims& dim, const std::array<int, 3>& radius);
 void keep_largest_component(Mask& m, const Dims& dim);
 void fill_holes(Mask& m, const Dims& dim);
+// Squared Euclidean distance (mm^2) from each voxel of `m` to the nearest voxel outside it; voxels
+// beyond the grid count as outside, voxels outside are 0. Exact (Felzenszwalb-Huttenlocher).
+std::vector<float> squared_distance_to_outside(const Mask& m, const Dims& dim, const Vec3& voxel_mm);
+
+// The "brain core" of a head mask: the voxels deeper than margin_mm inside the mask (scalp and skull
+// fall away) and at most depth_mm below its highest point along the superior axis (neck, face and
+// skull base fall away). It is a reference region for the intensity statistics of whole-head images
+// (mostly white matter, some grey matter and CSF), NOT a brain mask and NOT skull stripping. The
+// superior axis is the voxel axis closest to world S (from the affine of `grid`).
+Mask brain_core(const Mask& head, const Volume& grid, double margin_mm, double depth_mm);
 
 }  // namespace im::io

@@ -25,6 +25,23 @@ NormMethod parse_norm(const std::string& name) {
   throw Error("unknown normalization '" + name + "' (choose wm-peak, white-stripe or none)");
 }
 
+const char* region_name(NormRegion r) {
+  switch (r) {
+    case NormRegion::mask: return "mask";
+    case NormRegion::brain_core: return "brain-core";
+    default: return "auto";
+  }
+}
+
+NormRegion parse_region(const std::string& name) {
+  std::string n = name;
+  std::replace(n.begin(), n.end(), '_', '-');
+  if (n == "auto" || n == "automatic") return NormRegion::automatic;
+  if (n == "mask") return NormRegion::mask;
+  if (n == "brain-core") return NormRegion::brain_core;
+  throw Error("unknown normalization region '" + name + "' (choose auto, mask or brain-core)");
+}
+
 Histogram histogram(const std::vector<float>& v, const Mask* mask, double lo, double hi, int bins) {
   Histogram h;
   h.lo = lo, h.hi = hi;
@@ -80,36 +97,71 @@ double percentile(std::vector<float> values, double p) {
   return values[static_cast<size_t>(k)];
 }
 
-NormParams fit_normalization(const Volume& v, const Mask& mask, const NormOptions& o) {
-  NormParams p;
-  p.method = o.method;
-  if (o.method == NormMethod::none) return p;
-  std::vector<float> in;
+namespace {
+
+// The voxels of `region`, their upper percentile and the WM peak: the last mode of their smoothed
+// histogram. peak < 0 when there is no mode.
+struct PeakFit {
+  std::vector<float> values;
+  double upper = 0, peak = -1;
+};
+
+double order_statistic(std::vector<float>& values, double q) {
+  // Selection (O(n)) rather than a full sort of millions of voxels.
+  const auto k = static_cast<long>(std::clamp(q, 0.0, 1.0) * static_cast<double>(values.size() - 1));
+  std::nth_element(values.begin(), values.begin() + k, values.end());
+  return static_cast<double>(values[static_cast<size_t>(k)]);
+}
+
+PeakFit fit_peak(const Volume& v, const Mask& region, const NormOptions& o, double smooth_fraction, double min_peak_height) {
+  PeakFit f;
   for (size_t i = 0; i < v.data.size(); ++i)
-    if (mask[i]) in.push_back(v.data[i]);
-  if (in.size() < 100) throw Error("cannot normalize: the brain mask has only " + std::to_string(in.size()) + " voxels");
-  // Order statistics by selection (O(n) each) rather than a full sort of millions of voxels.
-  const auto quantile = [&](double q) {
-    const auto k = static_cast<long>(std::clamp(q, 0.0, 1.0) * static_cast<double>(in.size() - 1));
-    std::nth_element(in.begin(), in.begin() + k, in.end());
-    return static_cast<double>(in[static_cast<size_t>(k)]);
-  };
-  p.upper = quantile(o.upper_percentile / 100.0);
-  if (!(p.upper > 0)) throw Error("cannot normalize: the masked intensities are not positive");
+    if (region[i]) f.values.push_back(v.data[i]);
+  if (f.values.size() < 100) throw Error("cannot normalize: the brain mask has only " + std::to_string(f.values.size()) + " voxels");
+  f.upper = order_statistic(f.values, o.upper_percentile / 100.0);
+  if (!(f.upper > 0)) throw Error("cannot normalize: the masked intensities are not positive");
   // Rescaled to [0, 1] by the upper percentile, the histogram has the same shape whatever the
   // scanner's units; voxels above it (vessels, fat, the clipped tail) are left out. Integer data
   // (uint8 IXI with a scl_slope, say) take only multiples of a step: bins that are not whole
   // multiples of it alias into a comb of false modes, so the bins are aligned to the step.
-  Histogram h = histogram(v.data, &mask, 0.0, p.upper, o.bins);
+  Histogram h = histogram(v.data, &region, 0.0, f.upper, o.bins);
   const double step = quantization_step(v.header);
   if (step > 0) {
-    const double width = step * std::ceil(p.upper / o.bins / step);
-    h = histogram(v.data, &mask, -step / 2, -step / 2 + width * std::ceil((p.upper + step / 2) / width),
-                  static_cast<int>(std::ceil((p.upper + step / 2) / width)));
+    const double width = step * std::ceil(f.upper / o.bins / step);
+    h = histogram(v.data, &region, -step / 2, -step / 2 + width * std::ceil((f.upper + step / 2) / width),
+                  static_cast<int>(std::ceil((f.upper + step / 2) / width)));
   }
-  const double bin = last_mode_bin(smooth(h.count, o.smooth_fraction * p.upper / h.width()), o.min_peak_height);
-  if (bin < 0) throw Error("cannot normalize: no white-matter mode in the intensity histogram");
-  p.wm_peak = h.center(bin);
+  const double bin = last_mode_bin(smooth(h.count, smooth_fraction * f.upper / h.width()), min_peak_height);
+  if (bin >= 0) f.peak = h.center(bin);
+  return f;
+}
+
+}  // namespace
+
+NormParams fit_normalization(const Volume& v, const Mask& mask, const NormOptions& o, bool head_mask) {
+  NormParams p;
+  p.method = o.method;
+  if (o.method == NormMethod::none) return p;
+  if (mask.size() != v.data.size()) throw Error("cannot normalize: the mask does not match the volume's grid");
+  PeakFit f;
+  if (o.region == NormRegion::brain_core || (o.region == NormRegion::automatic && head_mask)) {
+    // A core too small for a histogram (a thin slab, a small field of view) gets half the margin;
+    // one that is still too small, or has no mode, gives way to the whole mask (as recorded).
+    const auto wanted = std::max<int64_t>(100, static_cast<int64_t>(o.core.min_fraction * static_cast<double>(mask_count(mask))));
+    for (double margin : {o.core.margin_mm, o.core.margin_mm / 2}) {
+      const Mask core = brain_core(mask, v, margin, o.core.depth_mm);
+      if (mask_count(core) < wanted) continue;
+      f = fit_peak(v, core, o, o.core.smooth_fraction, o.core.min_peak_height);
+      if (f.peak >= 0) p.region = NormRegion::brain_core, p.core_margin_mm = margin, p.core_depth_mm = o.core.depth_mm;
+      break;
+    }
+  }
+  if (p.region != NormRegion::brain_core) f = fit_peak(v, mask, o, o.smooth_fraction, o.min_peak_height);
+  if (f.peak < 0) throw Error("cannot normalize: no white-matter mode in the intensity histogram");
+  std::vector<float>& in = f.values;
+  p.region_voxels = static_cast<int64_t>(in.size());
+  p.upper = f.upper;
+  p.wm_peak = f.peak;
   if (o.method == NormMethod::wm_peak) {
     p.scale = o.wm_target / p.wm_peak;
     p.offset = 0;
@@ -117,10 +169,10 @@ NormParams fit_normalization(const Volume& v, const Mask& mask, const NormOption
   }
   // White-Stripe: the voxels whose quantile is within tau of the WM peak's quantile.
   const float peak = static_cast<float>(p.wm_peak);
-  const double f = static_cast<double>(std::count_if(in.begin(), in.end(), [peak](float x) { return x <= peak; })) /
+  const double q = static_cast<double>(std::count_if(in.begin(), in.end(), [peak](float x) { return x <= peak; })) /
                    static_cast<double>(in.size());
-  p.stripe_lo = quantile(f - o.ws_tau);
-  p.stripe_hi = quantile(f + o.ws_tau);
+  p.stripe_lo = order_statistic(in, q - o.ws_tau);
+  p.stripe_hi = order_statistic(in, q + o.ws_tau);
   double sum = 0, sum2 = 0;
   int64_t n = 0;
   for (float x : in)

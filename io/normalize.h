@@ -1,7 +1,9 @@
 // Intensity normalization inside a brain mask: WM peak at 0.7 on a [0,1] scale (the paper), or
 // White-Stripe (Shinohara et al. 2014) mapped onto the same scale. Both are one linear map
-// out = clip(scale * in + offset, 0, 1), kept in NormParams so that it can be undone.
+// out = clip(scale * in + offset, 0, 1), kept in NormParams so that it can be undone. With an
+// automatic head mask the statistics come from the mask's brain core (mask.h), not the whole head.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,24 @@ enum class NormMethod { none, wm_peak, white_stripe };
 const char* norm_name(NormMethod m);           // "none", "wm-peak", "white-stripe"
 NormMethod parse_norm(const std::string& name);  // accepts - or _; throws Error otherwise
 
+// The voxels the WM peak (and White-Stripe's stripe) is taken from. automatic: the brain core when
+// the mask is an automatic head mask (whole-head images: scalp fat, marrow, face and neck would
+// otherwise outweigh the brain), the mask itself otherwise.
+enum class NormRegion { automatic, mask, brain_core };
+const char* region_name(NormRegion r);             // "auto", "mask", "brain-core"
+NormRegion parse_region(const std::string& name);  // accepts - or _; throws Error otherwise
+
+// The brain core (io::brain_core) and its histogram. Chosen on the 138 IXI whole-head volumes
+// against their DLMUSE white matter, the Siemens MPRAGE and the clinical scans (docs/data-path.md).
+struct BrainCoreOptions {
+  double margin_mm = 22;           // depth inside the head mask: scalp, skull and most cortex fall away
+  double depth_mm = 100;           // below the top of the head: neck, face, skull base fall away
+  double smooth_fraction = 0.02;   // histogram smoothing (WM dominates the core; 2% steadies its mode)
+  double min_peak_height = 0.5;    // the WM mode is the brightest one at least half the highest
+  double min_fraction = 0.03;      // a core under this fraction of the mask is retried with half the
+                                   // margin, then the whole mask is used (and recorded)
+};
+
 struct NormOptions {
   NormMethod method = NormMethod::wm_peak;
   double wm_target = 0.7;          // where the WM peak (White-Stripe: the stripe mean) lands
@@ -25,6 +45,8 @@ struct NormOptions {
   double ws_tau = 0.05;            // White-Stripe: stripe half-width, in quantiles around the WM peak
   double ws_sd_target = 0.0175;     // White-Stripe: one stripe standard deviation on the [0,1] scale
                                    // (0.7 x the mean stripe sd/mean of the 138 IXI T1: 0.025)
+  NormRegion region = NormRegion::automatic;
+  BrainCoreOptions core;
 };
 
 struct NormParams {
@@ -33,6 +55,10 @@ struct NormParams {
   double upper = 0;              // the upper_percentile value (input units)
   double wm_peak = 0;            // the WM peak (input units)
   double stripe_lo = 0, stripe_hi = 0, stripe_mean = 0, stripe_sd = 0;  // White-Stripe (input units)
+  NormRegion region = NormRegion::mask;  // where the statistics came from: mask or brain_core
+  double core_margin_mm = 0;             // brain_core: the margin used (halved when the core was small)
+  double core_depth_mm = 0;              // brain_core: the depth window used
+  int64_t region_voxels = 0;             // voxels the statistics came from
 };
 
 struct Histogram {
@@ -52,8 +78,10 @@ double quantization_step(const NiftiHeaderInfo& h);
 // The p-th percentile (0-100) of `values` (nearest rank below; 0 for none).
 double percentile(std::vector<float> values, double p);
 
-// Fits the map on the voxels inside `mask`. Throws Error when the mask is empty or has no mode.
-NormParams fit_normalization(const Volume& v, const Mask& mask, const NormOptions& options);
+// Fits the map on the voxels inside `mask`, or inside its brain core (options.region; automatic picks
+// the core when head_mask says the mask is an automatic head/foreground mask). Throws Error when the
+// mask is empty or has no mode.
+NormParams fit_normalization(const Volume& v, const Mask& mask, const NormOptions& options, bool head_mask = false);
 // Applies the map; voxels <= 0 stay 0 (background stays background whatever the offset).
 void apply_normalization(Volume& v, const NormParams& p);
 // in = (out - offset) / scale, for voxels > 0; clipped values do not come back.

@@ -48,15 +48,19 @@ GridMap plan_plane(const Volume& v, const Mask& m, const PrepOptions& o) {
   return plane_pad_map(v.dim, target[0], target[1], shift[0], shift[1]);
 }
 
+const char* const kAutoMaskSource = "auto (head/foreground by Otsu + morphology, not skull stripping)";
+
 }  // namespace
 
 std::string MaskSpec::describe() const {
   switch (kind) {
     case Kind::file: return "mask:" + path;
     case Kind::labels: return "labels:" + path;
-    default: return "auto (head/foreground by Otsu + morphology, not skull stripping)";
+    default: return kAutoMaskSource;
   }
 }
+
+bool is_automatic_mask_source(const std::string& mask_source) { return mask_source == kAutoMaskSource; }
 
 Mask load_mask(const Volume& input, const MaskSpec& spec) {
   switch (spec.kind) {
@@ -81,7 +85,7 @@ Prepared prepare(const Volume& input, const Mask& mask, const PrepOptions& o, co
   Volume v = to_canonical(input, &r.reorientation);
   Mask m = r.reorientation.forward(mask);
   // Normalization is fitted at the input's resolution (more voxels, no interpolation blur).
-  r.norm = fit_normalization(v, m, o.norm);
+  r.norm = fit_normalization(v, m, o.norm, is_automatic_mask_source(mask_source));
   apply_normalization(v, r.norm);
   if (o.apply_mask) zero_outside(v, m);  // before resampling, so the skull does not bleed in
 

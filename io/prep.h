@@ -28,6 +28,9 @@ struct MaskSpec {
   std::string describe() const;  // "auto (head/foreground, Otsu)", "labels:<path>", "mask:<path>"
 };
 Mask load_mask(const Volume& input, const MaskSpec& spec);
+// True for MaskSpec::describe() of the automatic mask: prepare() then fits the normalization on the
+// head mask's brain core (NormRegion::automatic), since the head holds scalp, marrow, face and neck.
+bool is_automatic_mask_source(const std::string& mask_source);
 
 // Everything needed to put processed voxels back on the input grid, and to undo the intensity map.
 struct PrepRecord {
@@ -52,8 +55,9 @@ struct Prepared {
   PrepRecord record;
 };
 
-// `mask` lies on the input grid. Throws Error when the mask is empty, normalization fails or the
-// brain does not fit a fixed plane size.
+// `mask` lies on the input grid; mask_source says where it came from (MaskSpec::describe()), which
+// also picks the normalization's region when options.norm.region is automatic. Throws Error when the
+// mask is empty, normalization fails or the brain does not fit a fixed plane size.
 Prepared prepare(const Volume& input, const Mask& mask, const PrepOptions& options, const std::string& mask_source = "");
 
 // Maps a processed volume (same grid as the prepared one) back onto the input grid: reverse pad/crop

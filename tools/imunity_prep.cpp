@@ -38,6 +38,11 @@ Steps, in order:
        white-stripe z = (in - mean) / sd over the voxels within +-5% (quantiles) of the WM peak,
                     out = clip(0.7 + 0.0175 * z, 0, 1)
        none         voxels unchanged
+     fitted on (--norm-region):
+       auto         the brain core with the automatic head mask, the mask otherwise [default]
+       brain-core   the mask's voxels deeper than 22 mm inside it and at most 100 mm below its
+                    top (scalp, skull, face, neck fall away; a reference region, not a brain mask)
+       mask         all the mask's voxels
   5. voxels outside the mask set to 0 (unless --keep-background);
   6. resampling to --voxel-size MM (trilinear, anti-aliased; mask nearest); 0 keeps the spacing;
   7. centred zero pad (or crop, --plane) of the axial plane to multiples of 16.
@@ -55,7 +60,7 @@ Example:
 
 int main(int argc, char** argv) {
   CLI::App app{kDescription, "imunity-prep"};
-  std::string in, out, mask_path, labels_path, save_mask, norm = "wm-peak", plane;
+  std::string in, out, mask_path, labels_path, save_mask, norm = "wm-peak", norm_region = "auto", plane;
   bool use_auto_mask = false, overwrite = false, keep_background = false, nan_to_zero = false;
   double voxel_size = 0;
   int64_t volume = -1;
@@ -69,6 +74,10 @@ int main(int argc, char** argv) {
   l->excludes(a);
   app.add_option("--voxel-size", voxel_size, "isotropic voxel size in mm (0 keeps the input spacing)")->default_val(0)->check(CLI::NonNegativeNumber);
   app.add_option("--norm", norm, "intensity normalization: wm-peak, white-stripe or none")->default_val("wm-peak");
+  app.add_option("--norm-region", norm_region,
+                 "voxels the normalization is fitted on: auto (brain core with the automatic head mask, else the mask), "
+                 "brain-core or mask")
+      ->default_val("auto");
   app.add_option("--plane", plane, "fixed axial plane size WxH (e.g. 128x128; pads or crops); default: pad to multiples of 16");
   app.add_option("--save-mask", save_mask, "also write the brain mask on the processed grid (uint8)");
   app.add_flag("--keep-background", keep_background, "keep voxels outside the mask (default: set them to 0)");
@@ -91,6 +100,7 @@ int main(int argc, char** argv) {
     PrepOptions opt;
     opt.voxel_size = voxel_size;
     opt.norm.method = parse_norm(norm);
+    opt.norm.region = parse_region(norm_region);
     opt.apply_mask = !keep_background;
     if (!plane.empty()) {
       long long w = 0, h = 0;
@@ -132,21 +142,30 @@ int main(int argc, char** argv) {
       files.add(save_mask, encode_volume(mv, is_gz_path(save_mask), mo));
     }
     timings["encode"] = ms_since(t);
+    // Where the normalization's statistics came from (the brain core of a head mask, or the mask).
+    nlohmann::json record = record_to_json(p.record);
+    nlohmann::json& nj = record["normalization"];
+    nj["region"] = region_name(p.record.norm.region);
+    nj["region_voxels"] = p.record.norm.region_voxels;
+    if (p.record.norm.region == NormRegion::brain_core)
+      nj["brain_core"] = {{"margin_mm", p.record.norm.core_margin_mm}, {"depth_mm", p.record.norm.core_depth_mm}};
     nlohmann::json side = {{"tool", "imunity-prep"},
                            {"version", IMUNITY_VERSION},
                            {"input", in},
                            {"output", out},
                            {"mask_output", save_mask},
                            {"options",
-                            {{"voxel_size", voxel_size}, {"norm", norm}, {"plane", plane}, {"keep_background", keep_background},
+                            {{"voxel_size", voxel_size}, {"norm", norm}, {"norm_region", norm_region}, {"plane", plane},
+                             {"keep_background", keep_background},
                              {"volume", volume}, {"nan_to_zero", nan_to_zero}, {"gzip_level", gzip_level}}},
-                           {"record", record_to_json(p.record)},
+                           {"record", record},
                            {"timings_ms", timings}};
     files.add(sidecar, side.dump(2) + "\n");
     files.commit(overwrite);
-    std::printf("imunity-prep: %s -> %s (%lldx%lldx%lld, brain %.1f%%, WM peak %.4g)\n", in.c_str(), out.c_str(),
+    std::printf("imunity-prep: %s -> %s (%lldx%lldx%lld, brain %.1f%%, WM peak %.4g from the %s)\n", in.c_str(), out.c_str(),
                 static_cast<long long>(p.image.dim[0]), static_cast<long long>(p.image.dim[1]),
-                static_cast<long long>(p.image.dim[2]), 100 * p.record.mask_fraction, p.record.norm.wm_peak);
+                static_cast<long long>(p.image.dim[2]), 100 * p.record.mask_fraction, p.record.norm.wm_peak,
+                p.record.norm.region == NormRegion::brain_core ? "brain core" : "mask");
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "imunity-prep: error: %s\n", e.what());
