@@ -125,14 +125,17 @@ io::Volume harmonize_prepared(const ModelSet& models, const TargetCode& target, 
     const int64_t n = static_cast<int64_t>(patches.size());
     const int64_t calls = (n + per_call - 1) / std::max<int64_t>(per_call, 1);
     const int64_t batch = calls > 0 ? (n + calls - 1) / calls : 0;  // equal batches, no small tail
-    std::vector<float> buf;
+    const int64_t hw = int64_t(cfg.image_h) * cfg.image_w;
     for (int64_t first = 0; first < n; first += batch) {
       const int64_t b = std::min(batch, n - first);
-      buf.resize(static_cast<size_t>(b * cfg.image_h * cfg.image_w));
-      for (int64_t i = 0; i < b; ++i) plan.gather(in, patches[first + i], buf.data() + i * cfg.image_h * cfg.image_w);
-      const Tensor x = Tensor::from_vector(buf, {b, 1, cfg.image_h, cfg.image_w}, models.device);
-      const std::vector<float> y = model::harmonize_slices(*m->net, x, code).to_vector();
-      for (int64_t i = 0; i < b; ++i) plan.scatter(y.data() + i * cfg.image_h * cfg.image_w, patches[first + i], out);
+      // Gathered straight into a host tensor; on a GPU one copy moves it over.
+      Tensor x = Tensor::empty({b, 1, cfg.image_h, cfg.image_w});
+      for (int64_t i = 0; i < b; ++i) plan.gather(in, patches[first + i], x.data() + i * hw);
+      const Tensor y = model::harmonize_slices(*m->net, x.to(models.device), code);
+      std::vector<float> host;
+      if (y.is_cuda() || !y.is_contiguous()) host = y.to_vector();
+      const float* py = host.empty() ? y.data() : host.data();
+      for (int64_t i = 0; i < b; ++i) plan.scatter(py + i * hw, patches[first + i], out);
     }
     if (stats) stats->slices[slice_axis_name(axis)] = {in.n * plan.windows_per_slice(), n};
     io::Volume v = io::zeros_like(p.image);

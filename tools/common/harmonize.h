@@ -32,7 +32,6 @@ struct ModelSet {
   io::PrepOptions prep;  // from the axial checkpoint: voxel size, normalization, axial plane W x H
   Device device = Device::CPU;
   const HarmonizeModel& axial() const { return *per_axis[static_cast<int>(io::SliceAxis::axial)]; }
-  bool all_orientations() const { return per_axis[0] != nullptr; }
   // True when an axial-trained model stands in for another orientation.
   bool borrows_axial_model() const;
   // The distinct models (axial first).

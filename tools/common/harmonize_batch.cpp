@@ -2,6 +2,7 @@
 #include "tools/common/harmonize_batch.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
@@ -99,8 +100,7 @@ nlohmann::json intensity_note(const HarmonizeOptions& o) {
                              : "normalized: [0, 1] with the white-matter peak near 0.7 (the model's scale)";
 }
 
-void write_outputs(const HarmonizeJob& job, Item& it, const ModelSet& models, const TargetCode& target,
-                          const BatchOptions& o) {
+void write_outputs(const HarmonizeJob& job, Item& it, const ModelSet& models, const TargetCode& target, const BatchOptions& o) {
   auto t = Clock::now();
   const io::Volume out = finish_output(it.prepared, it.harmonized, o.harmonize);
   it.timings["unprepare"] = ms_between(t, Clock::now());
@@ -133,15 +133,23 @@ void write_outputs(const HarmonizeJob& job, Item& it, const ModelSet& models, co
                          {"device", o.device_description},
                          {"network", it.stats.to_json()}};
   fs::create_directories(fs::path(job.output).parent_path());
-  // Both files are written as temporaries, then renamed into place together (a crash between the
-  // two renames leaves one without the other, which the next run reports instead of skipping).
-  io::AtomicFileSet files;
-  files.add(job.output, bytes);
+  // Both files are written as temporaries first; then the volume is renamed into place, then the
+  // sidecar. Should the second rename fail, the volume placed by the first is taken back, so that
+  // the pair never appears halved.
+  io::AtomicFileSet volume_file, sidecar_file;
+  volume_file.add(job.output, bytes);
   it.timings["write"] = ms_between(t, Clock::now());
   it.timings["total"] = ms_between(it.start, Clock::now());
   side["timings_ms"] = it.timings;
-  files.add(job.sidecar, side.dump(2) + "\n");
-  files.commit(o.overwrite);
+  sidecar_file.add(job.sidecar, side.dump(2) + "\n");
+  volume_file.commit(o.overwrite);
+  try {
+    sidecar_file.commit(o.overwrite);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(job.output, ec);
+    throw;
+  }
 }
 
 }  // namespace
@@ -169,8 +177,8 @@ std::vector<std::string> list_bids_t1w(const std::string& dir, std::vector<std::
   auto scan_anat = [&](const fs::path& anat, const fs::path& rel) {
     if (!fs::is_directory(anat)) return;
     for (const auto& e : fs::directory_iterator(anat)) {
-      const std::string f = e.path().filename().string();
-      if (!e.is_directory() && is_nifti_name(f) && strip_nifti_ext(f).size() > 4 && strip_nifti_ext(f).substr(strip_nifti_ext(f).size() - 4) == "_T1w")
+      const std::string f = e.path().filename().string(), stem = strip_nifti_ext(f);
+      if (!e.is_directory() && is_nifti_name(f) && stem.size() > 4 && stem.compare(stem.size() - 4, 4, "_T1w") == 0)
         found.push_back({e.path().string(), rel.string()});
     }
   };
@@ -309,19 +317,23 @@ std::vector<JobResult> run_batch(const ModelSet& models, const TargetCode& targe
   }
   Progress progress(static_cast<int64_t>(jobs.size()), "harmonize", !o.quiet);
   int64_t finished = static_cast<int64_t>(jobs.size() - todo.size());
-  Channel<Item> prepared(1), computed(1);
+  std::mutex progress_mu;
+  const int n_io = std::max(1, o.io_threads);
+  Channel<Item> prepared(static_cast<size_t>(n_io)), computed(static_cast<size_t>(n_io));
+  std::atomic<size_t> next{0};
+  std::atomic<int> readers_left{n_io};
 
-  std::thread reader([&] {
-    for (size_t k : todo) {
+  auto read_loop = [&] {
+    for (size_t i; (i = next++) < todo.size();) {
       Item it;
-      it.job = k;
+      it.job = todo[i];
       it.start = Clock::now();
-      const HarmonizeJob& job = jobs[k];
+      const HarmonizeJob& job = jobs[it.job];
       try {
-        if (!job.mask_error.empty()) throw io::Error(job.mask_error);
         auto t = Clock::now();
         io::Volume input = io::read_volume(job.input);
         it.timings["read"] = ms_between(t, Clock::now());
+        if (!job.mask_error.empty()) throw io::Error(job.mask_error);
         t = Clock::now();
         io::Mask mask = io::load_mask(input, job.mask);
         it.timings["mask"] = ms_between(t, Clock::now());
@@ -334,12 +346,12 @@ std::vector<JobResult> run_batch(const ModelSet& models, const TargetCode& targe
       }
       prepared.push(std::move(it));
     }
-    prepared.close();
-  });
-  std::thread writer([&] {
+    if (--readers_left == 0) prepared.close();
+  };
+  auto write_loop = [&] {
     while (auto it = computed.pop()) {
       const HarmonizeJob& job = jobs[it->job];
-      JobResult& r = results[it->job];
+      JobResult r;
       if (it->error.empty()) {
         try {
           write_outputs(job, *it, models, target, o);
@@ -350,9 +362,14 @@ std::vector<JobResult> run_batch(const ModelSet& models, const TargetCode& targe
       }
       if (!it->error.empty()) r = {JobResult::Status::failed, it->error, 0};
       r.seconds = ms_between(it->start, Clock::now()) / 1000;
+      std::lock_guard<std::mutex> lock(progress_mu);
+      results[it->job] = r;
       progress.update(++finished, job.name + (r.status == JobResult::Status::done ? " ok" : " FAILED"));
     }
-  });
+  };
+  std::vector<std::thread> pool;
+  for (int i = 0; i < n_io; ++i) pool.emplace_back(read_loop), pool.emplace_back(write_loop);
+  // The network runs here, on the thread that owns the device.
   while (auto it = prepared.pop()) {
     if (it->error.empty()) {
       try {
@@ -366,8 +383,7 @@ std::vector<JobResult> run_batch(const ModelSet& models, const TargetCode& targe
     computed.push(std::move(*it));
   }
   computed.close();
-  reader.join();
-  writer.join();
+  for (std::thread& t : pool) t.join();
   int64_t failed = 0;
   for (const JobResult& r : results) failed += r.status == JobResult::Status::failed;
   progress.finish(std::to_string(jobs.size() - static_cast<size_t>(failed)) + " of " + std::to_string(jobs.size()) + " ok");

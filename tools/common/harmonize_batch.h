@@ -58,6 +58,7 @@ struct BatchOptions {
   bool overwrite = false;
   bool quiet = false;  // no progress bar
   int gzip_level = 1;
+  int io_threads = 1;  // readers (read, mask, prepare) and as many writers (unprepare, encode, write)
   std::string device_description;
   nlohmann::json options = nlohmann::json::object();  // the command's options, echoed in sidecars
 };
@@ -69,9 +70,9 @@ struct JobResult {
   double seconds = 0;
 };
 
-// Runs every job: a reader thread prepares the next volume while the network runs on the current
-// one and a writer thread finishes the previous one. A job whose outputs both exist is skipped
-// (unless options.overwrite); a failing job is reported and the others go on.
+// Runs every job: reader threads prepare the next volumes while the network runs on the current
+// one (on the calling thread) and writer threads finish the previous ones. A job whose outputs
+// both exist is skipped (unless options.overwrite); a failing job is reported and the others go on.
 std::vector<JobResult> run_batch(const ModelSet& models, const TargetCode& target, const std::vector<HarmonizeJob>& jobs,
                                  const BatchOptions& options);
 

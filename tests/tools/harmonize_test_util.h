@@ -1,0 +1,35 @@
+// Helpers of the imunity-harmonize tests: tiny checkpoints, synthetic volumes, running the CLI.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/volume.h"
+#include "model/config.h"
+
+namespace im::test {
+
+// A small network (cheap on 2 cores) for geometry and plumbing tests: input h x w.
+model::ModelConfig tiny_model_config(int h, int w);
+// Writes a checkpoint with random weights (deterministic for a seed), sites "site_a" and
+// "site_b" with codes from the contrast encoder on random slices; returns its path.
+std::string make_checkpoint(const std::string& dir, const std::string& file, const model::ModelConfig& mc,
+                            double voxel_size, uint64_t seed = 1);
+
+// A head-like synthetic volume (an ellipsoid of two tissue intensities on a faint background) on
+// `dim` with the given affine, written to dir/name; returns the path.
+std::string write_synthetic(const std::string& dir, const std::string& name, const io::Dims& dim, const io::Mat4& affine);
+io::Mat4 diagonal_affine(double sx, double sy, double sz, double tx = 0, double ty = 0, double tz = 0);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+CommandResult run_command(const std::string& command);
+// "<build>/tools/imunity-harmonize", or "" when not built (the test then warns and returns).
+std::string harmonize_tool();
+// Files under `dir` whose name contains ".tmp-" (left-over temporaries of atomic writes).
+std::vector<std::string> temp_leftovers(const std::string& dir);
+std::string read_text(const std::string& path);
+
+}  // namespace im::test

@@ -1,0 +1,253 @@
+// imunity-harmonize: T1-weighted volumes -> the contrast of a target (image, site or saved code),
+// on each input's own grid, with sidecars; batches, BIDS derivatives and cluster shards.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/cuda_api.h"
+#include "engine/device.h"
+#include "io/error.h"
+#include "io/nifti.h"
+#include "tools/common/harmonize.h"
+#include "tools/common/harmonize_batch.h"
+
+namespace fs = std::filesystem;
+using namespace im;
+
+namespace {
+
+const char* kDescription = R"(imunity-harmonize: harmonize T1-weighted MRI volumes to a target contrast with an ImUnity model.
+
+For each input: read (NIfTI-1/2, .nii/.nii.gz) -> brain mask -> the preprocessing the checkpoint
+records (canonical RAS, its voxel size, its intensity normalization, the axial plane padded or
+cropped to the model's input) -> axial slices (slices with no voxel above the model's background
+threshold pass through unchanged) -> the network, in batches, with the target's contrast code ->
+slices put back -> the way back to the input's grid. The output has the input's exact shape,
+affine, qform/sform (with codes) and orientation, in float32.
+
+Output intensities: on the model's normalized scale ([0, 1], white matter near 0.7), unless
+--restore-intensity maps them back through the inverse of the input's own normalization (input
+units). Voxels outside the brain mask are 0, or with --outside keep the input's voxels on the same
+scale as the output.
+
+Brain mask: --mask M (value > 0.5) or --labels L (label > 0), any grid, one file for every input;
+--mask-dir D / --labels-dir D, one file per input, found by name (IN.nii.gz -> D/IN[_*].nii.gz, also
+without a trailing _T1w); default --auto-mask: a head/foreground mask (Otsu + morphology), NOT
+skull stripping (scalp and neck are harmonized too).
+
+Target contrast (exactly one):
+  --target-image T    the contrast encoder's mean code over the brain slices of volume T (after the
+                      same preprocessing; mask by --target-mask/--target-labels, default automatic)
+  --target-site NAME  the per-site mean code stored in the checkpoint at the end of training
+  --target-code FILE  a code saved earlier with --save-code (checked against the model)
+--save-code FILE writes the code in use, so that a study fixes its reference once; with no input
+it only writes the code.
+
+Outputs: OUT/<name>_desc-harmonized_T1w.nii.gz (name: the input file name without .nii[.gz] and a
+trailing _T1w) and <same>.json (model SHA-256, target and code hash, options, preprocessing record,
+version, device, time per stage). With --bids DIR: OUT/sub-X[/ses-Y]/anat/... for every
+DIR/sub-X[/ses-Y]/anat/*_T1w.nii[.gz], and OUT/dataset_description.json (BIDS derivative). Volume
+and sidecar are written atomically, together. Existing outputs are skipped (reported, not failed)
+unless --overwrite, so an interrupted batch resumes by running the same command again.
+
+2.5D: --orientations all also harmonizes coronal and sagittal slices and takes the voxel-wise
+median of the three. With one (axial) checkpoint the axial model is applied to all three
+orientations (padded/cropped to its input size); --model-coronal/--model-sagittal give models
+trained on those orientations (same preprocessing).
+
+Batches: inputs are sorted by path; a reader thread prepares the next volume and a writer thread
+finishes the previous one while the network runs. A bad input (missing, not NIfTI, empty mask, ...)
+is reported with its problem and skipped. --shard I/N (0-based, I = 0..N-1) or --shard slurm
+(from SLURM_ARRAY_TASK_ID/_MIN/_COUNT) keeps the inputs k with k mod N == I (docs/cluster.md).
+
+Exit status: 0 every input harmonized or skipped as existing; 1 some inputs failed (listed);
+2 usage, model or target error (nothing harmonized).
+
+Examples:
+  # towards a reference scan of the study (its code saved for later runs)
+  imunity-harmonize --model model.safetensors --in sub01.nii.gz sub02.nii.gz --out-dir harmonized \
+                    --target-image ref_T1w.nii.gz --save-code ref_code.json
+  # towards a training site of the model
+  imunity-harmonize --model model.safetensors --in-dir scans/ --out-dir harmonized --target-site IXI-HH
+  # a BIDS dataset, towards the saved code, with brain masks from label maps, on the GPU
+  imunity-harmonize --model model.safetensors --bids /data/study --out-dir /data/study/derivatives/imunity \
+                    --target-code ref_code.json --labels-dir /data/study_labels --device cuda
+  # fix the reference once (no input), then one shard of a SLURM array (docs/cluster.md)
+  imunity-harmonize --model model.safetensors --target-image ref_T1w.nii.gz --save-code ref_code.json
+  imunity-harmonize --model model.safetensors --in-dir scans/ --out-dir out --target-code ref_code.json --shard slurm)";
+
+struct Args {
+  std::string model, model_coronal, model_sagittal, in_dir, bids, out_dir;
+  std::vector<std::string> in;
+  std::string target_image, target_site, target_code, target_mask, target_labels;
+  std::string mask, labels, mask_dir, labels_dir;
+  bool auto_mask = false;
+  std::string device = "auto", orientations = "axial", outside = "zero", save_code, shard;
+  bool restore_intensity = false, overwrite = false, quiet = false;
+  int64_t batch_size = 0;
+  int threads = 0, gzip_level = 1, io_threads = 0;
+};
+
+nlohmann::json options_json(const Args& a) {
+  return {{"orientations", a.orientations}, {"outside", a.outside},   {"restore_intensity", a.restore_intensity},
+          {"batch_size", a.batch_size},     {"device", a.device},     {"threads", a.threads},
+          {"shard", a.shard},               {"gzip_level", a.gzip_level},
+          {"io_threads", a.io_threads}};
+}
+
+int run(const Args& a) {
+  const bool have_inputs = !a.in.empty() || !a.in_dir.empty() || !a.bids.empty();
+  if (!have_inputs && a.save_code.empty()) throw CLI::ValidationError("give inputs (--in, --in-dir or --bids), or --save-code alone");
+  if (have_inputs && a.out_dir.empty()) throw CLI::ValidationError("--out-dir is required with inputs");
+
+  // Usage-level checks first, before loading anything.
+  std::vector<tools::HarmonizeJob> jobs;
+  if (have_inputs) {
+    std::vector<std::string> inputs = a.in, relative;
+    if (!a.in_dir.empty()) inputs = tools::list_nifti_dir(a.in_dir);
+    if (!a.bids.empty()) inputs = tools::list_bids_t1w(a.bids, &relative);
+    if (inputs.empty()) throw io::Error("no input volume found" + (a.bids.empty() ? std::string() : " (sub-*/[ses-*/]anat/*_T1w.nii[.gz])"));
+    jobs = tools::make_jobs(inputs, a.out_dir, relative);
+    if (!a.shard.empty()) jobs = tools::select_shard(jobs, tools::parse_shard(a.shard));
+    if (!a.mask_dir.empty()) tools::assign_mask_dir(jobs, a.mask_dir, io::MaskSpec::Kind::file);
+    if (!a.labels_dir.empty()) tools::assign_mask_dir(jobs, a.labels_dir, io::MaskSpec::Kind::labels);
+    for (auto& j : jobs) {
+      if (!a.mask.empty()) j.mask = {io::MaskSpec::Kind::file, a.mask};
+      if (!a.labels.empty()) j.mask = {io::MaskSpec::Kind::labels, a.labels};
+    }
+  }
+  if (a.threads > 0) set_num_threads(a.threads);
+  const Device dev = parse_device(a.device);
+  const std::string device_desc = dev == Device::CUDA ? "cuda (" + cuda::device_description() + ")"
+                                                      : "cpu (" + std::to_string(num_threads()) + " threads)";
+
+  tools::ModelSet models = tools::load_models(a.model, dev, a.orientations == "all", a.model_coronal, a.model_sagittal);
+  const auto& cfg = models.axial().info.model;
+  std::fprintf(stderr, "imunity-harmonize: model %s (%dx%d, %.3g mm, %s), device %s\n", a.model.c_str(), cfg.image_w, cfg.image_h,
+               models.prep.voxel_size, io::norm_name(models.prep.norm.method), device_desc.c_str());
+  if (models.borrows_axial_model())
+    std::fprintf(stderr,
+                 "imunity-harmonize: warning: --orientations all with one axial model: the model, trained on AXIAL slices, is "
+                 "also applied to coronal and sagittal slices (padded/cropped to its input size) before the median fusion. "
+                 "Give --model-coronal/--model-sagittal for models trained on those orientations.\n");
+
+  tools::TargetCode target;
+  if (!a.target_site.empty()) {
+    target = tools::target_from_site(models, a.target_site);
+  } else if (!a.target_code.empty()) {
+    target = tools::read_target_code(a.target_code, models);
+  } else {
+    io::MaskSpec spec;
+    if (!a.target_mask.empty()) spec = {io::MaskSpec::Kind::file, a.target_mask};
+    if (!a.target_labels.empty()) spec = {io::MaskSpec::Kind::labels, a.target_labels};
+    const io::Volume t = io::read_volume(a.target_image);
+    target = tools::target_from_volume(models, t, io::load_mask(t, spec), a.target_image, spec.describe());
+  }
+  std::fprintf(stderr, "imunity-harmonize: target %s %s (code %s)\n", target.kind.c_str(), target.source.c_str(),
+               target.for_model(models.axial()).sha256().substr(0, 12).c_str());
+  if (!a.save_code.empty()) {
+    tools::write_target_code(a.save_code, target, models, a.overwrite);
+    std::fprintf(stderr, "imunity-harmonize: contrast code saved to %s\n", a.save_code.c_str());
+  }
+  if (!have_inputs) return 0;
+
+  if (a.mask.empty() && a.labels.empty() && a.mask_dir.empty() && a.labels_dir.empty())
+    std::fprintf(stderr, "imunity-harmonize: note: automatic mask: a head/foreground mask (Otsu + morphology), NOT skull "
+                         "stripping; give --labels/--labels-dir or --mask/--mask-dir for brain masks.\n");
+  if (!a.bids.empty()) tools::write_dataset_description(a.out_dir, a.overwrite);
+  fs::create_directories(a.out_dir);
+
+  tools::BatchOptions bo;
+  bo.harmonize.outside_keep = a.outside == "keep";
+  bo.harmonize.restore_intensity = a.restore_intensity;
+  bo.harmonize.batch_size = a.batch_size;
+  bo.overwrite = a.overwrite;
+  bo.quiet = a.quiet;
+  bo.gzip_level = a.gzip_level;
+  // The GPU outruns one reader (read, mask, prepare take ~0.1-1 s a volume on one core).
+  bo.io_threads = a.io_threads > 0 ? a.io_threads : dev == Device::CUDA ? 4 : 1;
+  bo.device_description = device_desc;
+  bo.options = options_json(a);
+  bo.options["mask"] = !a.mask.empty() ? "mask:" + a.mask : !a.labels.empty() ? "labels:" + a.labels
+                       : !a.mask_dir.empty() ? "mask-dir:" + a.mask_dir : !a.labels_dir.empty() ? "labels-dir:" + a.labels_dir : "auto";
+  const std::vector<tools::JobResult> results = tools::run_batch(models, target, jobs, bo);
+
+  int done = 0, skipped = 0, failed = 0;
+  for (size_t k = 0; k < results.size(); ++k) {
+    const auto& r = results[k];
+    if (r.status == tools::JobResult::Status::done) ++done;
+    if (r.status == tools::JobResult::Status::skipped) {
+      ++skipped;
+      std::fprintf(stderr, "imunity-harmonize: skipped %s\n", r.message.c_str());
+    }
+    if (r.status == tools::JobResult::Status::failed) ++failed;
+  }
+  std::printf("imunity-harmonize: %zu input(s): %d harmonized, %d skipped (existing), %d failed -> %s\n", results.size(), done,
+              skipped, failed, a.out_dir.c_str());
+  for (const auto& r : results)
+    if (r.status == tools::JobResult::Status::failed) std::fprintf(stderr, "imunity-harmonize: FAILED %s\n", r.message.c_str());
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{kDescription, "imunity-harmonize"};
+  Args a;
+  app.add_option("--model", a.model, "checkpoint (model.safetensors from imunity-train)")->required()->check(CLI::ExistingFile);
+  app.add_option("--model-coronal", a.model_coronal, "2.5D: a model trained on coronal slices")->check(CLI::ExistingFile);
+  app.add_option("--model-sagittal", a.model_sagittal, "2.5D: a model trained on sagittal slices")->check(CLI::ExistingFile);
+  auto* in = app.add_option("--in", a.in, "input volume(s) (.nii/.nii.gz)");
+  auto* in_dir = app.add_option("--in-dir", a.in_dir, "every .nii/.nii.gz directly in this folder");
+  auto* bids = app.add_option("--bids", a.bids, "a BIDS dataset: every sub-*/[ses-*/]anat/*_T1w.nii[.gz]");
+  in->excludes(in_dir)->excludes(bids);
+  in_dir->excludes(bids);
+  app.add_option("--out-dir", a.out_dir, "output folder (created)");
+  auto* ti = app.add_option("--target-image", a.target_image, "target contrast: the mean code of this volume's brain slices");
+  auto* ts = app.add_option("--target-site", a.target_site, "target contrast: a site code stored in the checkpoint");
+  auto* tc = app.add_option("--target-code", a.target_code, "target contrast: a code file written by --save-code");
+  ti->excludes(ts)->excludes(tc);
+  ts->excludes(tc);
+  app.add_option("--target-mask", a.target_mask, "brain mask of the --target-image (default: automatic)")->needs(ti);
+  app.add_option("--target-labels", a.target_labels, "label map of the --target-image (label > 0 is brain)")->needs(ti);
+  app.add_option("--save-code", a.save_code, "write the target's contrast code to this JSON file (reuse with --target-code)");
+  std::vector<CLI::Option*> masks = {
+      app.add_option("--mask", a.mask, "brain mask for every input (value > 0.5; any grid)"),
+      app.add_option("--labels", a.labels, "label map for every input (label > 0 is brain; any grid)"),
+      app.add_flag("--auto-mask", a.auto_mask, "automatic head/foreground mask (the default; not skull stripping)"),
+      app.add_option("--mask-dir", a.mask_dir, "folder of per-input mask files, found by name"),
+      app.add_option("--labels-dir", a.labels_dir, "folder of per-input label maps, found by name")};
+  for (auto* m : masks)
+    for (auto* n : masks)
+      if (m != n) m->excludes(n);
+  app.add_option("--device", a.device, "cpu, cuda or auto (cuda when usable)")->default_val("auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--orientations", a.orientations, "axial, or all (2.5D: axial, coronal, sagittal, median-fused)")
+      ->default_val("axial")->check(CLI::IsMember({"axial", "all"}));
+  app.add_option("--outside", a.outside, "voxels outside the mask: zero, or keep (the input on the output's scale)")
+      ->default_val("zero")->check(CLI::IsMember({"zero", "keep"}));
+  app.add_flag("--restore-intensity", a.restore_intensity, "output in the input's units (inverse of its normalization)");
+  app.add_option("--batch-size", a.batch_size, "slices per network call (0: as many as fit ~1.5 GiB on CPU, 4 GiB on GPU)")
+      ->default_val(0)->check(CLI::NonNegativeNumber);
+  app.add_option("--shard", a.shard, "I/N: the I-th (0-based) of N parts of the sorted inputs; or \"slurm\"");
+  app.add_flag("--overwrite", a.overwrite, "replace existing outputs (default: skip them)");
+  app.add_option("--threads", a.threads, "CPU threads of the network (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--io-threads", a.io_threads, "reader and writer threads each (default: 1 on the CPU, 4 with a GPU)")
+      ->default_val(0)->check(CLI::NonNegativeNumber);
+  app.add_option("--gzip-level", a.gzip_level, "gzip level of the outputs (0-12)")->default_val(1)->check(CLI::Range(0, 12));
+  app.add_flag("--quiet", a.quiet, "no progress bar");
+  try {
+    app.parse(argc, argv);
+    if (!ti->count() && !ts->count() && !tc->count())
+      throw CLI::ValidationError("a target is required: --target-image, --target-site or --target-code");
+    return run(a);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "imunity-harmonize: error: %s\n", e.what());
+    return 2;
+  }
+}
