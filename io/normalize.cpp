@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_set>
 
 #include "io/error.h"
 
@@ -97,6 +98,30 @@ double percentile(std::vector<float> values, double p) {
   return values[static_cast<size_t>(k)];
 }
 
+Lattice value_lattice(const std::vector<float>& values, size_t max_distinct) {
+  // Continuous data leave after max_distinct insertions, so this costs little when it finds nothing.
+  std::unordered_set<float> seen;
+  for (float x : values) {
+    seen.insert(x);
+    if (seen.size() > max_distinct) return {};
+  }
+  if (seen.size() < 3) return {};
+  std::vector<double> d(seen.begin(), seen.end());
+  std::sort(d.begin(), d.end());
+  double step = HUGE_VAL;
+  for (size_t i = 1; i < d.size(); ++i) step = std::min(step, d[i] - d[i - 1]);
+  // float32 rounding of k * step: allow a relative error well above it, well below a half step.
+  const double tol = 1e-3 * step + 1e-6 * std::max(std::fabs(d.front()), std::fabs(d.back()));
+  for (size_t i = 1; i < d.size(); ++i) {
+    const double k = (d[i] - d[i - 1]) / step;
+    if (std::fabs(k - std::nearbyint(k)) * step > tol) return {};
+  }
+  double phase = std::fmod(d.front(), step);
+  if (phase < 0) phase += step;
+  if (phase > step / 2) phase -= step;
+  return {step, phase};
+}
+
 namespace {
 
 // The voxels of `region`, their upper percentile and the WM peak: the last mode of their smoothed
@@ -124,12 +149,16 @@ PeakFit fit_peak(const Volume& v, const Mask& region, const NormOptions& o, doub
   // scanner's units; voxels above it (vessels, fat, the clipped tail) are left out. Integer data
   // (uint8 IXI with a scl_slope, say) take only multiples of a step: bins that are not whole
   // multiples of it alias into a comb of false modes, so the bins are aligned to the step.
+  // Float data can be quantized too (a uint8 scan converted by another tool): the same comb, so the
+  // lattice is found from the values when the header does not give it.
   Histogram h = histogram(v.data, &region, 0.0, f.upper, o.bins);
-  const double step = quantization_step(v.header);
-  if (step > 0) {
+  Lattice lat{quantization_step(v.header), 0.0};
+  if (!(lat.step > 0)) lat = value_lattice(f.values);
+  if (lat.step > 0 && lat.step < f.upper / 4) {
+    const double step = lat.step, lo = lat.phase - step / 2;
     const double width = step * std::ceil(f.upper / o.bins / step);
-    h = histogram(v.data, &region, -step / 2, -step / 2 + width * std::ceil((f.upper + step / 2) / width),
-                  static_cast<int>(std::ceil((f.upper + step / 2) / width)));
+    const int bins = static_cast<int>(std::ceil((f.upper - lo) / width));
+    h = histogram(v.data, &region, lo, lo + width * bins, bins);
   }
   const double bin = last_mode_bin(smooth(h.count, smooth_fraction * f.upper / h.width()), min_peak_height);
   if (bin >= 0) f.peak = h.center(bin);

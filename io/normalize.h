@@ -75,6 +75,14 @@ std::vector<double> smooth(const std::vector<double>& h, double sigma_bins);
 double last_mode_bin(const std::vector<double>& smoothed, double min_height);
 // Spacing of the values an integer-typed input can take (its scl_slope, or 1); 0 for float data.
 double quantization_step(const NiftiHeaderInfo& h);
+// Float data that still take few values on a lattice (a uint8 scan saved as float32 by another
+// tool, say): that lattice's step and the offset of its points (value = phase + k * step), found
+// from the values themselves; {0, 0} when there are more than max_distinct distinct values or
+// they are not on one lattice.
+struct Lattice {
+  double step = 0, phase = 0;
+};
+Lattice value_lattice(const std::vector<float>& values, size_t max_distinct = 4096);
 // The p-th percentile (0-100) of `values` (nearest rank below; 0 for none).
 double percentile(std::vector<float> values, double p);
 

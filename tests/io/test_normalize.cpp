@@ -90,6 +90,30 @@ TEST_CASE("normalize: quantized integer data (uint8 with scl_slope) do not alias
   REQUIRE(std::fabs(p.wm_peak - 1150) <= 1.5 * step);
 }
 
+TEST_CASE("normalize: quantized data stored as float find their lattice and do not alias either", "[normalize]") {
+  // The same comb as above, in a float32 file (no scl_slope to tell the step), and once more on a
+  // lattice that does not pass through 0.
+  for (const double phase : {0.0, 5.2}) {
+    Tissues t = tissues(300, 700, 1150, 90, 0.35);
+    const double step = 17.51;
+    for (float& x : t.v.data) x = static_cast<float>(phase + std::nearbyint(x / step) * step);
+    t.v.header.datatype = io::dtype::float32;
+    REQUIRE(io::quantization_step(t.v.header) == 0);
+    std::vector<float> in;
+    for (size_t i = 0; i < t.v.data.size(); ++i)
+      if (t.mask[i]) in.push_back(t.v.data[i]);
+    const io::Lattice lat = io::value_lattice(in);
+    REQUIRE(lat.step == Approx(step).epsilon(1e-4));
+    REQUIRE(lat.phase == Approx(phase).margin(1e-3));
+    const io::NormParams p = io::fit_normalization(t.v, t.mask, {});
+    INFO("phase " << phase << " peak " << p.wm_peak);
+    REQUIRE(std::fabs(p.wm_peak - 1150) <= 1.5 * step);
+  }
+  // Continuous values have no lattice.
+  Tissues c = tissues(300, 700, 1150, 90, 0.35);
+  REQUIRE(io::value_lattice(c.v.data).step == 0);
+}
+
 TEST_CASE("normalize: White-Stripe mean and sd match the hand computation", "[normalize]") {
   // WM (half the mask) ~ N(1000, 20^2). The stripe holds the masked voxels within +-5% (quantiles)
   // of the WM peak: the central 20% of the WM mass, +-z with Phi(z) - Phi(-z) = 0.2. Its mean is
@@ -151,4 +175,25 @@ TEST_CASE("normalize: real IXI volume, WM at 0.7 and a plausible GM/WM ratio", "
   REQUIRE(p.wm_peak * p.scale == Approx(0.7));
   REQUIRE((wm_med > 0.6 && wm_med < 0.8));
   REQUIRE((gm_med / wm_med > 0.55 && gm_med / wm_med < 0.9));
+}
+
+TEST_CASE("normalize: a real uint8 IXI volume and the same voxels as float32 give the same WM peak", "[normalize][data]") {
+  // Found by the reproducibility run: read as float32, 200 plain bins moved the peak by up to 41%.
+  const auto t1 = test::data_files("ixi_hh_2mm/t1");
+  if (t1.empty()) {
+    WARN("skipped: no shared data (../shared/data/ixi_hh_2mm absent; set IMUNITY_DATA)");
+    return;
+  }
+  const auto labels = test::data_dir() + "/ixi_hh_2mm/labels/";
+  for (size_t k = 0; k < std::min<size_t>(t1.size(), 20); ++k) {
+    io::Volume v = io::read_volume(t1[k]);
+    REQUIRE(io::quantization_step(v.header) > 0);
+    const io::Mask mask = io::auto_mask(v);
+    const io::NormParams a = io::fit_normalization(v, mask, {}, true);
+    v.header.datatype = io::dtype::float32;
+    v.header.scl_slope = 0;
+    const io::NormParams b = io::fit_normalization(v, mask, {}, true);
+    INFO(t1[k] << ": uint8 peak " << a.wm_peak << ", float32 peak " << b.wm_peak);
+    REQUIRE(b.wm_peak == Approx(a.wm_peak).epsilon(1e-3));
+  }
 }
