@@ -100,10 +100,11 @@ std::string subject_key(const std::string& path) {
   std::string s = strip_extension(fs::path(path).filename().string());
   static const char* suffixes[] = {"_desc-harmonized_T1w", "_desc-harmonized", "_harmonized", "_T1w", "_T1",
                                    "_DLMUSE", "_desc-brain_mask", "_brainmask", "_mask", "_labels", "_dseg"};
+  // Case-insensitive, as imunity-harmonize names its outputs: patient01_T1W.nii.gz is patient01.
   for (bool changed = true; changed;) {
     changed = false;
     for (const char* suf : suffixes)
-      if (ends_with(s, suf) && s.size() > std::string(suf).size()) {
+      if (ends_with(lower(s), lower(suf)) && s.size() > std::string(suf).size()) {
         s.resize(s.size() - std::string(suf).size());
         changed = true;
       }

@@ -40,12 +40,14 @@ std::string describe_scaling(io::NormMethod m) {
   return "as-is (voxels used unchanged; expected on the [0,1] scale)";
 }
 
-void scale_intensity(io::Volume& v, const io::Mask& mask, io::NormMethod m, const std::string& path) {
+void scale_intensity(io::Volume& v, const io::Mask& mask, bool head_mask, io::NormMethod m, const std::string& path) {
   if (m == io::NormMethod::none) return;
   try {
     io::NormOptions o;
     o.method = m;
-    io::apply_normalization(v, io::fit_normalization(v, mask, o));
+    // A head mask holds scalp and fat brighter than white matter: the peak is taken in its brain
+    // core, as imunity-prep and imunity-harmonize do.
+    io::apply_normalization(v, io::fit_normalization(v, mask, o, head_mask));
   } catch (const std::exception& e) {
     io::fail(path, std::string("intensity normalization failed (") + e.what() +
                        "); try --intensity as-is if the volumes are already on [0,1]");
@@ -78,12 +80,19 @@ Tile axial_tile(const io::Volume& v, int64_t z, double lo, double hi) {
   return t;
 }
 
-int64_t centroid_slice(const io::Mask& m, const io::Dims& d) {
+// The mosaic's axial slice: the mask's centroid; for a head mask (neck and face included, so its
+// centroid falls near the cerebellum) the widest slice above the centroid, the level of the
+// ventricles in a whole-head T1.
+int64_t mosaic_slice(const io::Mask& m, const io::Dims& d, bool head_mask) {
   double sz = 0, n = 0;
+  std::vector<int64_t> area(static_cast<size_t>(d[2]), 0);
   for (int64_t z = 0; z < d[2]; ++z)
     for (int64_t i = 0; i < d[0] * d[1]; ++i)
-      if (m[z * d[0] * d[1] + i]) sz += static_cast<double>(z), n += 1;
-  return n > 0 ? static_cast<int64_t>(std::lround(sz / n)) : d[2] / 2;
+      if (m[z * d[0] * d[1] + i]) sz += static_cast<double>(z), n += 1, ++area[static_cast<size_t>(z)];
+  if (!(n > 0)) return d[2] / 2;
+  const int64_t c = static_cast<int64_t>(std::lround(sz / n));
+  if (!head_mask) return c;
+  return static_cast<int64_t>(std::max_element(area.begin() + c, area.end()) - area.begin());
 }
 
 Similarity similarity(const io::Volume& a, const io::Volume& truth, const io::Mask& mask, const SsimOptions& o,
@@ -134,9 +143,10 @@ void process_subject(SubjectResult& r, const EvalOptions& o) {
   else mask = io::auto_mask(before);
   r.brain_voxels = io::mask_count(mask);
   if (r.brain_voxels == 0) io::fail(s.mask.empty() ? s.before : s.mask, "the brain mask is empty on this grid");
-  scale_intensity(before, mask, o.intensity, s.before);
-  scale_intensity(after, mask, o.intensity, s.after);
-  if (!s.truth.empty()) scale_intensity(truth, mask, o.intensity, s.truth);
+  const bool head_mask = s.mask_kind != "mask" && s.mask_kind != "labels";
+  scale_intensity(before, mask, head_mask, o.intensity, s.before);
+  scale_intensity(after, mask, head_mask, o.after_intensity.value_or(o.intensity), s.after);
+  if (!s.truth.empty()) scale_intensity(truth, mask, head_mask, o.intensity, s.truth);
   // Canonical RAS so that axial slices are z slices.
   io::Reorientation ro;
   before = io::to_canonical(before, &ro);
@@ -159,7 +169,7 @@ void process_subject(SubjectResult& r, const EvalOptions& o) {
     r.raw = r.harmonized = Similarity{kNaN, kNaN, kNaN, kNaN, kNaN, kNaN};
   }
   if (r.in_mosaic) {
-    const int64_t z = centroid_slice(mask, before.dim);
+    const int64_t z = mosaic_slice(mask, before.dim, head_mask);
     double hi = 1;
     if (o.intensity == io::NormMethod::none) {
       std::vector<double> v;
@@ -378,6 +388,8 @@ EvalResults evaluate(const EvalOptions& options, const ProgressFn& progress) {
   R.dataset = discover(options.data);
   R.warnings = R.dataset.warnings;
   R.scaling = describe_scaling(options.intensity);
+  if (options.after_intensity && *options.after_intensity != options.intensity)
+    R.scaling += "; harmonized volumes: " + describe_scaling(*options.after_intensity);
   R.feature_names = radiomic_feature_names(options.radiomics);
   const size_t n = R.dataset.subjects.size();
   R.subjects.resize(n);

@@ -3,6 +3,7 @@
 // preservation and embeddings over all subjects, before and after harmonization.
 #pragma once
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct EvalOptions {
   // wm_peak (default): the project's normalization inside the subject's brain mask (WM peak at 0.7,
   // clipped to [0,1]); white_stripe; none: voxels used as they are (they should already be in [0,1]).
   io::NormMethod intensity = io::NormMethod::wm_peak;
+  // The harmonized volumes' own scaling, when it differs: imunity-harmonize writes on the model's
+  // scale already ([0,1], WM near 0.7), and renormalizing would hide a WM shift the model left.
+  std::optional<io::NormMethod> after_intensity;
   SsimOptions ssim;
   RadiomicsOptions radiomics;
   SvmOptions svm;

@@ -45,7 +45,8 @@ Brain masks: by default <subject>_mask.nii.gz next to the before volume (what im
 writes), else an automatic head/foreground mask (Otsu; not skull stripping); or --mask-dir,
 --labels-dir (label > 0 is brain, any grid), --auto-mask.
 Intensities: every volume is put on [0,1] with the project's normalization inside its mask (WM peak
-at 0.7) unless --intensity says otherwise.)";
+at 0.7) unless --intensity says otherwise; --after-intensity as-is takes imunity-harmonize's outputs as
+they are (already on that scale), so that a white-matter shift left by the model shows.)";
 
 const char* kExamples = R"(
 Examples:
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
   CLI::App app{kDescription, "imunity-eval"};
   app.footer(kExamples);
   im::eval::EvalOptions o;
-  std::string out, intensity = "wm-peak";
+  std::string out, intensity = "wm-peak", after_intensity;
   bool auto_mask = false, no_tsne = false, no_texture = false, quiet = false;
   app.add_option("--before", o.data.before_dir, "folder of the input volumes (per-site subfolders, or see --manifest)")
       ->required()->check(CLI::ExistingDirectory);
@@ -84,6 +85,9 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "report folder (created; report.html, report.json, figures/)")->required();
   app.add_option("--intensity", intensity, "how volumes are put on [0,1]: wm-peak (default), white-stripe, as-is")
       ->check(CLI::IsMember({"wm-peak", "white-stripe", "as-is"}));
+  app.add_option("--after-intensity", after_intensity,
+                 "the harmonized volumes' scaling if not --intensity's: as-is for imunity-harmonize outputs (already [0,1], WM near 0.7)")
+      ->check(CLI::IsMember({"wm-peak", "white-stripe", "as-is"}));
   app.add_option("--folds", o.cv.folds, "cross-validation folds")->check(CLI::Range(2, 100))->capture_default_str();
   app.add_option("--repeats", o.cv.repeats, "cross-validation repeats (different fold draws)")->check(CLI::Range(1, 1000))->capture_default_str();
   app.add_option("--seed", o.cv.seed, "seed of the fold draws")->capture_default_str();
@@ -101,6 +105,8 @@ int main(int argc, char** argv) {
   if (!o.data.mask_dir.empty()) o.data.mask_source = *md ? im::eval::MaskSource::mask_dir : im::eval::MaskSource::labels_dir;
   else if (auto_mask) o.data.mask_source = im::eval::MaskSource::auto_only;
   o.intensity = intensity == "as-is" ? im::io::NormMethod::none : im::io::parse_norm(intensity);
+  if (!after_intensity.empty())
+    o.after_intensity = after_intensity == "as-is" ? im::io::NormMethod::none : im::io::parse_norm(after_intensity);
   o.radiomics.texture = !no_texture;
   o.tsne = !no_tsne;
 

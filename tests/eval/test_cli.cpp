@@ -220,3 +220,37 @@ TEST_CASE("cli: the report renders in headless Chromium", "[cli][chromium]") {
   const im::eval::Color top = img.get(600, 20);
   CHECK(top.r + top.g + top.b < 3 * 100);
 }
+
+TEST_CASE("cli: --after-intensity as-is keeps a white-matter shift that renormalizing hides", "[cli]") {
+  // imunity-harmonize writes on the model's scale already; renormalizing its outputs would erase a
+  // global intensity error the model made. Here every harmonized volume is the truth at half scale.
+  if (!have_tool()) return;
+  const fs::path d = im::test::scratch_dir("eval_cli_after_intensity");
+  make_dataset(d);
+  for (const auto& e : fs::recursive_directory_iterator(d / "after")) {
+    if (!e.is_regular_file()) continue;
+    im::io::Volume v = im::io::read_volume(e.path().string());
+    for (float& x : v.data) x *= 0.5f;
+    im::io::write_volume(e.path().string(), v);
+  }
+  const std::string common = "--before " + (d / "before").string() + " --after " + (d / "after").string() + " --truth " +
+                             (d / "truth").string() + " --no-texture --no-tsne --threads 2 --out ";
+  const auto mae = [&](const std::string& extra, const std::string& out_dir, std::string* scaling) {
+    std::string out;
+    const int rc = run(common + (d / out_dir).string() + extra, &out);
+    INFO(out);
+    REQUIRE(rc == 0);
+    nlohmann::json j;
+    std::ifstream(d / out_dir / "report.json") >> j;
+    *scaling = j.dump();
+    return j["similarity_by_site"].back()["harmonized"]["mae_masked"]["mean"].get<double>();
+  };
+  std::string renorm_json, asis_json;
+  const double renorm = mae("", "renorm", &renorm_json);
+  const double asis = mae(" --after-intensity as-is", "asis", &asis_json);
+  INFO("MAE renormalized " << renorm << ", as-is " << asis);
+  CHECK(renorm < 0.05);
+  CHECK(asis > 0.15);  // half of the brain's intensities (WM at 0.7 -> 0.35) is lost
+  CHECK(asis_json.find("harmonized volumes: as-is") != std::string::npos);
+  CHECK(renorm_json.find("harmonized volumes:") == std::string::npos);
+}

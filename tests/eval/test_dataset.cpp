@@ -30,6 +30,9 @@ TEST_CASE("dataset: subject keys and mask names", "[dataset]") {
   CHECK(subject_key("IXI013-HH-1212_T1_DLMUSE.nii.gz") == "IXI013-HH-1212");
   CHECK(subject_key("siteA/sub-01_desc-harmonized_T1w.nii.gz") == "sub-01");
   CHECK(subject_key("sub-01_T1w.nii") == "sub-01");
+  // The clinical volumes end in _T1W; imunity-harmonize drops that too.
+  CHECK(subject_key("clinical/patient01_study1_T1W.nii.gz") == "patient01_study1");
+  CHECK(subject_key("patient01_study1_desc-harmonized_T1w.nii.gz") == "patient01_study1");
   CHECK(subject_key("sub01_mask.nii.gz") == "sub01");
   CHECK(subject_key("patient01.nii.gz") == "patient01");
   CHECK(subject_key("_T1.nii.gz") == "_T1");  // never strips a name away entirely
