@@ -7,8 +7,8 @@
 
 namespace im::tools {
 
-Progress::Progress(int64_t total, std::string label, bool enabled)
-    : total_(total), label_(std::move(label)), enabled_(enabled), tty_(isatty(fileno(stderr)) != 0) {
+Progress::Progress(int64_t total, std::string label, bool enabled, int64_t first)
+    : total_(total), first_(first), label_(std::move(label)), enabled_(enabled), tty_(isatty(fileno(stderr)) != 0) {
   start_ = last_print_ = std::chrono::steady_clock::now();
 }
 
@@ -32,7 +32,7 @@ void Progress::update(int64_t done, const std::string& status) {
   auto now = std::chrono::steady_clock::now();
   double since = std::chrono::duration<double>(now - last_print_).count();
   double el = elapsed_s();
-  double eta = done > 0 && total_ > done ? el / static_cast<double>(done) * static_cast<double>(total_ - done) : 0.0;
+  double eta = done > first_ && total_ > done ? el / static_cast<double>(done - first_) * static_cast<double>(total_ - done) : 0.0;
   if (tty_) {
     if (since < 0.1 && done < total_) return;
     const int width = 24;

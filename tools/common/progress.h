@@ -8,8 +8,9 @@ namespace im::tools {
 
 class Progress {
  public:
-  // total: units of work (steps, volumes); label: what they are.
-  Progress(int64_t total, std::string label, bool enabled = true);
+  // total: units of work (steps, volumes); label: what they are; first: units already done before
+  // this process started (a resumed run), left out of the rate behind the ETA.
+  Progress(int64_t total, std::string label, bool enabled = true, int64_t first = 0);
   // Reports `done` units and a free-form status; plain-line mode prints at most every few seconds.
   void update(int64_t done, const std::string& status);
   // Ends the bar (newline on a terminal) with a final status.
@@ -17,7 +18,7 @@ class Progress {
   double elapsed_s() const;
 
  private:
-  int64_t total_;
+  int64_t total_, first_;
   std::string label_;
   bool enabled_, tty_;
   std::chrono::steady_clock::time_point start_, last_print_;

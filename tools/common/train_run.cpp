@@ -195,7 +195,7 @@ int run_training(const TrainRunOptions& o) {
   // ---- loop
   double best = info.extra.value("best_val_l1", 1e30);
   int flat = info.extra.value("flat_validations", 0);
-  Progress progress(tc.steps, "train", !o.quiet);
+  Progress progress(tc.steps, "train", !o.quiet, trainer.step_count());
   auto t0 = std::chrono::steady_clock::now();
   int64_t first = trainer.step_count(), done_since = 0;
   model::StepLosses last;
