@@ -19,21 +19,9 @@
 #include "io/nifti.h"
 #include "model/trainer.h"
 
-// The pipeline lives in tools/common (imunity_tools_common). Until benchmarks/CMakeLists.txt links
-// that library (and defines IMUNITY_HAVE_TOOLS_COMMON), its sources are compiled in here.
-#ifdef IMUNITY_HAVE_TOOLS_COMMON
 #include "tools/common/checkpoint.h"
 #include "tools/common/harmonize.h"
 #include "tools/common/harmonize_batch.h"
-#else
-#include "tools/common/checkpoint.cpp"
-#include "tools/common/harmonize.cpp"
-#include "tools/common/harmonize_batch.cpp"
-#include "tools/common/harmonize_code.cpp"
-#include "tools/common/harmonize_sha256.cpp"
-#include "tools/common/harmonize_slicing.cpp"
-#include "tools/common/progress.cpp"
-#endif
 
 namespace fs = std::filesystem;
 using namespace im;
