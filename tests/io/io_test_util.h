@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "io/nifti.h"
+#include "tests/support/command.h"
 
 namespace im::test {
 
@@ -42,14 +43,5 @@ constexpr size_t dim = 40, datatype = 70, bitpix = 72, pixdim = 76, vox_offset =
                  magic = 344;
 }
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-CommandResult run_command(const std::string& command);
-// Path of a built tool (imunity-prep, ...); empty when it is not built.
-std::string tool_path(const std::string& name);
-// Files in `dir` whose name contains ".tmp-" (left-over temporaries of atomic writes).
-std::vector<std::string> temp_leftovers(const std::string& dir);
 
 }  // namespace im::test

@@ -1,7 +1,6 @@
 // Tiny checkpoints, synthetic inputs and command running for the harmonize tests.
 #include "harmonize_test_util.h"
 
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
@@ -75,29 +74,7 @@ std::string write_synthetic(const std::string& dir, const std::string& name, con
   return path;
 }
 
-CommandResult run_command(const std::string& command) {
-  CommandResult r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string harmonize_tool() {
-  const fs::path p = fs::path(IMUNITY_BINARY_DIR) / "tools" / "imunity-harmonize";
-  return fs::exists(p) ? p.string() : std::string();
-}
-
-std::vector<std::string> temp_leftovers(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.path().filename().string().find(".tmp-") != std::string::npos) out.push_back(e.path().string());
-  return out;
-}
+std::string harmonize_tool() { return tool_path("imunity-harmonize"); }
 
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

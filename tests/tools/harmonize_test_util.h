@@ -6,6 +6,7 @@
 
 #include "io/volume.h"
 #include "model/config.h"
+#include "tests/support/command.h"
 
 namespace im::test {
 
@@ -21,15 +22,8 @@ std::string make_checkpoint(const std::string& dir, const std::string& file, con
 std::string write_synthetic(const std::string& dir, const std::string& name, const io::Dims& dim, const io::Mat4& affine);
 io::Mat4 diagonal_affine(double sx, double sy, double sz, double tx = 0, double ty = 0, double tz = 0);
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-CommandResult run_command(const std::string& command);
 // "<build>/tools/imunity-harmonize", or "" when not built (the test then warns and returns).
 std::string harmonize_tool();
-// Files under `dir` whose name contains ".tmp-" (left-over temporaries of atomic writes).
-std::vector<std::string> temp_leftovers(const std::string& dir);
 std::string read_text(const std::string& path);
 
 }  // namespace im::test
