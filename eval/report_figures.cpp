@@ -11,6 +11,17 @@ namespace {
 
 std::string site_label(const std::string& s) { return s.empty() ? "(no site)" : s; }
 
+// Scatter series of site k: its name, colour and marker (the same in every per-site figure), no points yet.
+Series site_series(const EvalResults& r, size_t k) {
+  static const Marker markers[4] = {Marker::circle, Marker::square, Marker::triangle, Marker::diamond};
+  Series s;
+  s.name = site_label(r.dataset.sites[k]);
+  s.color = palette(static_cast<int>(k));
+  s.marker = markers[k % 4];
+  s.width = 7;
+  return s;
+}
+
 Plot histogram_plot(const EvalResults& r, bool after) {
   Plot p;
   p.title = after ? "After harmonization" : "Before harmonization";
@@ -57,13 +68,8 @@ Plot embedding_plot(const EvalResults& r, const Matrix& pts, const std::string& 
   p.title = title, p.xlabel = xl, p.ylabel = yl;
   p.style.width = 720, p.style.height = 580;
   p.style.legend_outside = true;
-  const Marker markers[4] = {Marker::circle, Marker::square, Marker::triangle, Marker::diamond};
   for (size_t k = 0; k < r.dataset.sites.size(); ++k) {
-    Series s;
-    s.name = site_label(r.dataset.sites[k]);
-    s.color = palette(static_cast<int>(k));
-    s.marker = markers[k % 4];
-    s.width = 7;
+    Series s = site_series(r, k);
     for (size_t i = 0; i < r.subjects.size() && i < pts.size(); ++i)
       if (r.subjects[i].site_index == static_cast<int>(k)) s.x.push_back(pts[i][0]), s.y.push_back(pts[i][1]);
     p.series.push_back(s);
@@ -137,13 +143,8 @@ std::vector<Figure> make_figures(const EvalResults& r) {
     const double pad = std::max(0.01, 0.06 * (hi - lo));
     p.style.x_min = p.style.y_min = lo - pad;
     p.style.x_max = p.style.y_max = hi + pad;
-    const Marker markers[4] = {Marker::circle, Marker::square, Marker::triangle, Marker::diamond};
     for (size_t k = 0; k < r.dataset.sites.size(); ++k) {
-      Series s;
-      s.name = site_label(r.dataset.sites[k]);
-      s.color = palette(static_cast<int>(k));
-      s.marker = markers[k % 4];
-      s.width = 7;
+      Series s = site_series(r, k);
       for (const auto& sr : r.subjects)
         if (sr.site_index == static_cast<int>(k)) s.x.push_back(sr.raw.ssim2d_masked), s.y.push_back(sr.harmonized.ssim2d_masked);
       p.series.push_back(s);

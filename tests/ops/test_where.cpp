@@ -10,14 +10,6 @@
 
 using namespace im;
 
-namespace {
-Tensor random_mask(const Shape& s, uint64_t seed, float p_one) {
-  std::vector<float> v = test::random_tensor(s, seed, 0.f, 1.f).to_vector();
-  for (float& m : v) m = m < p_one ? 1.f : 0.f;
-  return Tensor::from_vector(v, s);
-}
-}  // namespace
-
 TEST_CASE("where: where and masked_select match PyTorch") {
   nlohmann::json fx = test::load_fixture("where");
   const nlohmann::json& w = fx["where"];
@@ -40,7 +32,7 @@ TEST_CASE("where: where and masked_select match PyTorch") {
 }
 
 TEST_CASE("where: finite-difference gradients") {
-  Tensor mask = random_mask({2, 3, 4}, 1, 0.5f);
+  Tensor mask = test::random_mask({2, 3, 4}, 1, 0.5f);
   Tensor a = test::random_tensor({2, 3, 4}, 2).set_requires_grad(true);
   Tensor b = test::random_tensor({2, 3, 4}, 3).set_requires_grad(true);
   test::check_gradients([&](const std::vector<Tensor>& in) { return where(mask, in[0], in[1]); }, {a, b}, {}, "where");
@@ -58,7 +50,7 @@ TEST_CASE("where: masked_select with empty, full and long masks") {
   // Several compaction chunks: compare with a serial selection.
   const Shape s{5, 7000};
   Tensor big = test::random_tensor(s, 5);
-  Tensor mask = random_mask(s, 6, 0.3f);
+  Tensor mask = test::random_mask(s, 6, 0.3f);
   std::vector<float> bv = big.to_vector(), mv = mask.to_vector(), want;
   for (size_t i = 0; i < bv.size(); ++i)
     if (mv[i] != 0.f) want.push_back(bv[i]);

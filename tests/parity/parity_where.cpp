@@ -6,17 +6,9 @@
 
 using namespace im;
 
-namespace {
-Tensor random_mask(const Shape& s, uint64_t seed, float p_one) {
-  std::vector<float> v = test::random_tensor(s, seed, 0.f, 1.f).to_vector();
-  for (float& m : v) m = m < p_one ? 1.f : 0.f;
-  return Tensor::from_vector(v, s);
-}
-}  // namespace
-
 TEST_CASE("parity: where") {
   const Shape s{4, 8, 33, 17};
-  Tensor mask = random_mask(s, 1, 0.4f);
+  Tensor mask = test::random_mask(s, 1, 0.4f);
   Tensor a = test::random_tensor(s, 2).set_requires_grad(true);
   Tensor b = test::random_tensor(s, 3).set_requires_grad(true);
   test::check_parity([](const std::vector<Tensor>& in) { return where(in[0], in[1], in[2]); }, {mask, a, b}, 1e-7, "where");
@@ -24,7 +16,7 @@ TEST_CASE("parity: where") {
 
 TEST_CASE("parity: masked_select") {
   for (const Shape& s : {Shape{3, 1000, 1000}, Shape{5, 7}, Shape{1025}}) {
-    Tensor mask = random_mask(s, 4, 0.3f);
+    Tensor mask = test::random_mask(s, 4, 0.3f);
     Tensor x = test::random_tensor(s, 5).set_requires_grad(true);
     test::check_parity([](const std::vector<Tensor>& in) { return masked_select(in[0], in[1]); }, {x, mask}, 1e-7,
                        "masked_select " + s.str());

@@ -16,6 +16,12 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float lo, float hi) {
   return rand_uniform(shape, g, Device::CPU, lo, hi);
 }
 
+Tensor random_mask(const Shape& shape, uint64_t seed, float p_one) {
+  std::vector<float> v = random_tensor(shape, seed, 0.f, 1.f).to_vector();
+  for (float& m : v) m = m < p_one ? 1.f : 0.f;
+  return Tensor::from_vector(v, shape);
+}
+
 double rel_error(const std::vector<float>& a, const std::vector<float>& b) {
   REQUIRE(a.size() == b.size());
   double num = 0, den = 0;

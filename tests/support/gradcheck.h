@@ -26,6 +26,8 @@ void check_gradients(const OpFn& f, const std::vector<Tensor>& inputs, const Gra
 
 // Random CPU tensor with values uniform in [lo, hi) (Philox, seeded).
 Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.f, float hi = 1.f);
+// Random CPU 0/1 mask, each element 1 with probability p_one (Philox, seeded).
+Tensor random_mask(const Shape& shape, uint64_t seed, float p_one);
 
 // ||a - b|| / max(||b||, 1e-30), in double.
 double rel_error(const std::vector<float>& a, const std::vector<float>& b);
