@@ -29,6 +29,7 @@
 #include "kernels/site_loss.h"
 #include "kernels/ssim.h"
 #include "kernels/ssim_tile.cuh"
+#include "kernels/upsample.h"
 
 using namespace im;
 
@@ -415,6 +416,24 @@ void bench_activations() {
   }
 }
 
+void bench_upsample() {
+  for (Image im : kImages) {
+    // The resize-convolution decoder's largest upsampling: 16 channels at H/2 x W/2 to H x W.
+    const int64_t planes = kBatch * 16, h = im.H / 2, w = im.W / 2, n = planes * h * w;
+    const std::string shape = shape_str({kBatch, 16, h, w});
+    std::vector<float> x = uniform(n, 31, -1.f, 1.f), dy = uniform(4 * n, 32, -1.f, 1.f), y_ref(4 * n), dx_ref(n, 0.f);
+    upsample2x_forward_cpu(y_ref.data(), x.data(), planes, h, w);
+    upsample2x_backward_cpu(dx_ref.data(), dy.data(), planes, h, w);
+    Buf dx_(x), ddy(dy), y(4 * n), g(n);
+    bench_case("upsample2x fwd", shape, 20.0 * n, Bound::Memory,
+               {{"v1 kernels/upsample.cu", [&] { upsample2x_forward_cuda(y.d, dx_.d, planes, h, w); }}}, [&] { y.zero(); },
+               [&] { return rel_error({{y.download(), y_ref}}); });
+    bench_case("upsample2x bwd", shape, 24.0 * n, Bound::Memory,
+               {{"v1 kernels/upsample.cu", [&] { upsample2x_backward_cuda(g.d, ddy.d, planes, h, w); }}}, [&] { g.zero(); },
+               [&] { return rel_error({{g.download(), dx_ref}}); });
+  }
+}
+
 // ---- batch norm: kernels/batchnorm.h belongs to a colleague and is not merged yet. ADD HERE:
 // forward (training: batch statistics + running-stat update; eval) and backward at the
 // discriminator's shapes [16, 64, H/2, W/2], [16, 64, H/4, W/4], [16, 64, H/8, W/8] for both image
@@ -476,6 +495,7 @@ int main(int argc, char** argv) {
   bench_ssim();
   bench_adam();
   bench_activations();
+  bench_upsample();
   // bench_batchnorm();  // when kernels/batchnorm.h lands (see above)
   std::printf("\n");
   if (g_short.empty()) {

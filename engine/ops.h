@@ -29,6 +29,10 @@ Tensor sigmoid(const Tensor& x);
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride);
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride);
 
+// ---- nearest-neighbour 2x upsampling of [N, C, H, W] to [N, C, 2H, 2W] (PyTorch interpolate,
+// scale_factor 2, mode "nearest") -- ops_upsample.cpp, kernels/upsample.*
+Tensor upsample2x(const Tensor& x);
+
 // ---- dense: x [N, in], w [out, in], bias [out] (may be undefined) -- ops_linear.cpp, kernels/linear.*
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);
 
