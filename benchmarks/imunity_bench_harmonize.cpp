@@ -17,7 +17,7 @@
 #include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "io/nifti.h"
-#include "model/trainer.h"
+#include "model/inference.h"
 
 #include "tools/common/checkpoint.h"
 #include "tools/common/harmonize.h"

@@ -16,6 +16,7 @@
 #include "engine/rng.h"
 #include "io/safetensors.h"
 #include "model/state.h"
+#include "model/inference.h"
 #include "model/trainer.h"
 
 using namespace im;

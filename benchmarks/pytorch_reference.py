@@ -67,10 +67,14 @@ class ImUnity(nn.Module):
             conv(f"contrast_encoder.dense{i}", din, cfg["contrast_dense_width"], 1, 1)
             din = cfg["contrast_dense_width"]
         cin = cfg["anatomy_channels"] + cfg["contrast_channels"]
+        self.upsample = cfg.get("decoder_upsample", "transposed") == "nearest"
         for i, (w, s) in enumerate(zip(dw, [1, 2, 2, 2, 2])):
-            tconv(f"decoder.tconv{i}", cin, w, 3, s)
+            if self.upsample:  # resize-convolution: nearest 2x upsampling, then a 3x3 conv
+                conv(f"decoder.conv{i}", cin, w, 3, 1)
+            else:
+                tconv(f"decoder.tconv{i}", cin, w, 3, s)
             cin = w
-        tconv("decoder.out", cin, 1, 3, 1)
+        (conv if self.upsample else tconv)("decoder.out", cin, 1, 3, 1)
         latent = cfg["anatomy_channels"] * (cfg["image_h"] // 16) * (cfg["image_w"] // 16)
         cin = 1
         for i in range(3):
@@ -139,7 +143,12 @@ class ImUnity(nn.Module):
             zc = zc.expand(za.shape[0], zc.shape[1], za.shape[2], za.shape[3])
         h = torch.cat([za, zc], 1)
         for i in range(5):
-            h = F.relu(self.L(f"decoder.tconv{i}")(h))
+            if self.upsample:
+                if i > 0:
+                    h = F.interpolate(h, scale_factor=2, mode="nearest")
+                h = F.relu(self.L(f"decoder.conv{i}")(h))
+            else:
+                h = F.relu(self.L(f"decoder.tconv{i}")(h))
         out = torch.sigmoid(self.L("decoder.out")(h))
         fg = background >= self.cfg["background_threshold"]
         return torch.where(fg, out, background.detach())
@@ -155,8 +164,10 @@ class ImUnity(nn.Module):
         return self.L("site_head.fc2")(F.relu(self.L("site_head.fc1")(za.flatten(1))))
 
 
-def kl(mu, logvar):
-    return (-0.5 * (1 + logvar - mu * mu - logvar.exp()).flatten(1).sum(1)).mean()
+def kl(mu, logvar, reduction="mean"):
+    """Summed over a sample's elements and averaged over the batch, or averaged over all elements."""
+    per = -0.5 * (1 + logvar - mu * mu - logvar.exp()).flatten(1)
+    return per.mean() if reduction == "mean" else per.sum(1).mean()
 
 
 def train_step(m, opts, batch, tc):
@@ -192,7 +203,8 @@ def train_step(m, opts, batch, tc):
     adv = F.binary_cross_entropy_with_logits(dg, torch.ones_like(dg))
     conf = -F.log_softmax(m.site_logits(az), 1).mean()
     l1 = ((fake - s1g).abs() * fg).sum() / fg.sum().clamp_min(1)
-    k = kl(amu, alv) + (kl(cmu, clv) if tc["kl_contrast"] else 0)
+    red = tc.get("kl_reduction", "mean")
+    k = kl(amu, alv, red) + (kl(cmu, clv, red) if tc["kl_contrast"] else 0)
     total = tc["lambda_adv"] * adv + tc["lambda_confusion"] * conf + tc["lambda_l1"] * l1 + tc["lambda_kl"] * k
     total.backward()
     opts["generator"].step()

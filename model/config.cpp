@@ -22,6 +22,8 @@ void ModelConfig::validate() const {
   IM_CHECK(n_sites >= 2, "training needs at least two sites, got " << n_sites);
   IM_CHECK(site_names.empty() || static_cast<int>(site_names.size()) == n_sites,
            site_names.size() << " site names for " << n_sites << " sites");
+  IM_CHECK(decoder_upsample == "transposed" || decoder_upsample == "nearest",
+           "decoder_upsample must be \"transposed\" or \"nearest\", got \"" << decoder_upsample << "\"");
   IM_CHECK(init == "he" || init == "authors", "init must be \"he\" or \"authors\", got \"" << init << "\"");
   for (const BioFeature& b : bio) {
     IM_CHECK(b.kind == "binary" || b.kind == "continuous",
@@ -33,8 +35,11 @@ void ModelConfig::validate() const {
 
 void TrainConfig::apply_preset(const std::string& name) {
   if (name == "paper") {
+    // Eq. (4)'s weights. The paper does not say how its KL is reduced; lambda_kl = 1e-3 is read on
+    // the KL averaged over latent elements, as the authors' code reduces it.
     lambda_adv = 1.f, lambda_confusion = 1.f, lambda_bio = 1.f, lambda_l1 = 100.f, lambda_kl = 1e-3f, lambda_ssim = 0.f;
     kl_contrast = true;
+    kl_reduction = "mean", latent_sampling = "fresh", anatomy_gamma = false;
     gamma_min = 0.5f, gamma_max = 1.5f;
     lr = 1e-4f;
     lr_decay = 1.f, early_stop = 0;
@@ -43,7 +48,10 @@ void TrainConfig::apply_preset(const std::string& name) {
     // 1*(1-SSIM), gamma U(0.4, 1.6), lr 1e-3 x0.8 after 3 flat validations, stop after 30.
     lambda_adv = 2.f, lambda_confusion = 0.01f, lambda_bio = 0.01f, lambda_l1 = 100.f, lambda_kl = 1e-6f,
     lambda_ssim = 1.f;
+    // The code's 1e-6 * 0.5 * reduce_mean(1 + logvar - mu^2 - exp(logvar)) is 1e-6 times the KL
+    // averaged over elements (the 0.5 is part of the KL); its epsilon is drawn once.
     kl_contrast = false;
+    kl_reduction = "mean", latent_sampling = "fixed", anatomy_gamma = false;
     gamma_min = 0.4f, gamma_max = 1.6f;
     lr = 1e-3f;
     lr_decay = 0.8f, patience = 3, early_stop = 30;
@@ -59,6 +67,12 @@ void TrainConfig::validate() const {
   IM_CHECK(gamma_min > 0.f && gamma_max >= gamma_min, "gamma range [" << gamma_min << ", " << gamma_max << "] is not usable");
   IM_CHECK(lr > 0.f, "lr must be positive");
   IM_CHECK(val_fraction >= 0.f && val_fraction < 1.f, "val_fraction must be in [0, 1)");
+  IM_CHECK(kl_reduction == "mean" || kl_reduction == "sum", "kl_reduction must be mean or sum, got " << kl_reduction);
+  IM_CHECK(latent_sampling == "fresh" || latent_sampling == "fixed" || latent_sampling == "mean",
+           "latent_sampling must be fresh, fixed or mean, got " << latent_sampling);
+  IM_CHECK(lr_schedule == "plateau" || lr_schedule == "cosine", "lr_schedule must be plateau or cosine, got " << lr_schedule);
+  IM_CHECK(lr_final > 0.f && lr_final <= 1.f, "lr_final (a fraction of lr) must be in (0, 1], got " << lr_final);
+  IM_CHECK(warmup >= 0, "warmup must be >= 0 steps, got " << warmup);
   IM_CHECK(norm == "wm-peak" || norm == "white-stripe" || norm == "none",
            "norm must be wm-peak, white-stripe or none, got " << norm);
 }
@@ -89,14 +103,14 @@ void from_json(const nlohmann::json& j, BioFeature& b) {
 
 #define IM_MODEL_FIELDS(X)                                                                              \
   X(image_h) X(image_w) X(encoder_widths) X(anatomy_channels) X(contrast_channels) X(contrast_dense_width) \
-  X(contrast_pooled) X(decoder_widths) X(disc_width) X(disc_leaky_alpha) X(bn_momentum) X(bn_eps)         \
+  X(contrast_pooled) X(decoder_upsample) X(decoder_widths) X(disc_width) X(disc_leaky_alpha) X(bn_momentum) X(bn_eps)         \
   X(site_hidden) X(n_sites) X(site_names) X(bio) X(background_threshold) X(init)
 
 #define IM_TRAIN_FIELDS(X)                                                                                   \
   X(preset) X(lambda_adv) X(lambda_confusion) X(lambda_bio) X(lambda_l1) X(lambda_kl) X(lambda_ssim)          \
-  X(kl_contrast) X(gamma_min) X(gamma_max) X(real_label_noise) X(site_smoothing) X(lr) X(beta1) X(beta2)      \
+  X(kl_contrast) X(kl_reduction) X(latent_sampling) X(anatomy_gamma) X(gamma_min) X(gamma_max) X(real_label_noise) X(site_smoothing) X(lr) X(beta1) X(beta2)      \
   X(batch) X(steps) X(seed) X(validate_every) X(validation_batches) X(val_fraction) X(lr_decay) X(patience)   \
-  X(early_stop) X(log_every) X(checkpoint_every) X(code_slices) X(device) X(threads) X(voxel_size) X(norm)
+  X(lr_schedule) X(lr_final) X(warmup) X(early_stop) X(log_every) X(checkpoint_every) X(code_slices) X(device) X(threads) X(voxel_size) X(norm)
 
 #define IM_TO_JSON(f) j[#f] = c.f;
 #define IM_FROM_JSON(f) get(j, #f, c.f, s);

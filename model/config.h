@@ -26,6 +26,10 @@ struct ModelConfig {
   int contrast_dense_width = 128;                       // three per-pixel dense layers
   bool contrast_pooled = false;                         // one contrast vector per image instead of a map
   std::vector<int> decoder_widths = {128, 64, 32, 16, 8};  // strides 1, 2, 2, 2, 2, then 1 channel s1
+  // How the decoder doubles the size: "transposed" 3x3 stride-2 convolutions (the paper and the
+  // authors' code), or "nearest": nearest-neighbour 2x upsampling then a 3x3 convolution (a
+  // resize-convolution, whose kernel overlaps evenly: no checkerboard pattern).
+  std::string decoder_upsample = "transposed";
   int disc_width = 64;                                  // three conv s2 + BN + LeakyReLU, conv 1 s1
   float disc_leaky_alpha = 0.3f;                        // Keras' LeakyReLU default
   float bn_momentum = 0.01f;                            // PyTorch convention (Keras 0.99)
@@ -49,7 +53,19 @@ struct TrainConfig {
   float lambda_adv = 1.f, lambda_confusion = 1.f, lambda_bio = 1.f, lambda_l1 = 100.f, lambda_kl = 1e-3f,
         lambda_ssim = 0.f;
   bool kl_contrast = true;       // KL on the contrast code too (the code: anatomy only)
+  // "mean": the KL is averaged over the latent elements (the authors' reduce_mean), so lambda_kl
+  // weighs nats per element; "sum": summed over the elements of a sample (64 x 8 x 8 = 4096 times
+  // larger at 128 x 128). Both are averaged over the batch.
+  std::string kl_reduction = "mean";
+  // How the codes are drawn in training: "fresh" noise each step (a VAE), "fixed" noise that is the
+  // same at every step (the authors' code draws epsilon once, when the graph is built), or "mean"
+  // (no sampling: a deterministic autoencoder with a KL penalty on the means).
+  std::string latent_sampling = "fresh";
   float gamma_min = 0.5f, gamma_max = 1.5f;
+  // The anatomy encoder sees S1 under its own random gamma (same range), not S1 as acquired: it
+  // cannot tell which gamma the output must have, so the contrast must come from the contrast
+  // code (not in the paper, which feeds S1 as is; off in both presets).
+  bool anatomy_gamma = false;
   float real_label_noise = 0.1f;  // discriminator real targets 1 - U(0, noise)
   float site_smoothing = 0.1f;
   float lr = 1e-4f, beta1 = 0.5f, beta2 = 0.999f;
@@ -63,6 +79,12 @@ struct TrainConfig {
   // improvement; stop after `early_stop` (0 = never).
   float lr_decay = 1.f;
   int patience = 3, early_stop = 0;
+  // "plateau" (the decay above) or "cosine": lr falls from lr to lr * lr_final along a half cosine
+  // over the run's `steps` after `warmup` linear steps, so the whole budget is spent on a schedule
+  // that no validation noise can trigger (the plateau fields are then unused).
+  std::string lr_schedule = "plateau";
+  float lr_final = 0.05f;
+  int warmup = 0;
   int log_every = 10;
   int checkpoint_every = 500;
   int code_slices = 256;          // brain slices per site averaged into its stored contrast code

@@ -29,11 +29,14 @@ ImUnity::ImUnity(const ModelConfig& cfg, Device dev, uint64_t init_seed) : cfg_(
   const auto& dw = cfg_.decoder_widths;
   const int dec_strides[5] = {1, 2, 2, 2, 2};
   cin = cfg_.anatomy_channels + cfg_.contrast_channels;
+  const bool resize = cfg_.decoder_upsample == "nearest";
   for (int i = 0; i < 5; ++i) {
-    decoder_.push_back(make_tconv(generator, "decoder.tconv" + std::to_string(i), cin, dw[i], 3, dec_strides[i]));
+    // A resize-convolution layer keeps its stride in Conv::stride: 2 means "upsample, then conv".
+    decoder_.push_back(resize ? make_conv(generator, "decoder.conv" + std::to_string(i), cin, dw[i], 3, dec_strides[i])
+                              : make_tconv(generator, "decoder.tconv" + std::to_string(i), cin, dw[i], 3, dec_strides[i]));
     cin = dw[i];
   }
-  decoder_.push_back(make_tconv(generator, "decoder.out", cin, 1, 3, 1));
+  decoder_.push_back(resize ? make_conv(generator, "decoder.out", cin, 1, 3, 1) : make_tconv(generator, "decoder.out", cin, 1, 3, 1));
   const int latent = cfg_.anatomy_channels * cfg_.latent_h() * cfg_.latent_w();
   for (size_t k = 0; k < cfg_.bio.size(); ++k) {
     std::string n = "bio." + cfg_.bio[k].name;
@@ -174,7 +177,10 @@ Tensor ImUnity::decode(const Tensor& z_anatomy, const Tensor& z_contrast, const 
   Tensor h = concat({z_anatomy, zc}, 1);
   for (size_t i = 0; i < decoder_.size(); ++i) {
     const Conv& c = decoder_[i];
-    h = conv_transpose2d(h, c.w, c.b, c.stride);
+    if (cfg_.decoder_upsample == "nearest")
+      h = conv2d(c.stride == 2 ? upsample2x(h) : h, c.w, c.b, 1);
+    else
+      h = conv_transpose2d(h, c.w, c.b, c.stride);
     if (i + 1 < decoder_.size()) h = relu(h);
   }
   Tensor out = sigmoid(h);

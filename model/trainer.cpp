@@ -57,6 +57,12 @@ Tensor Trainer::biological_loss(const Tensor& z_anatomy, const Tensor& targets) 
   return total;
 }
 
+Tensor Trainer::kl_term(const Code& c) const {
+  Tensor kl = kl_divergence(c.mu, c.logvar);  // summed over a sample's elements, mean over the batch
+  if (cfg_.kl_reduction == "sum") return kl;
+  return mul_scalar(kl, static_cast<float>(c.mu.size(0)) / static_cast<float>(c.mu.numel()));
+}
+
 StepLosses Trainer::step(const TrainBatch& b) {
   const ModelConfig& mc = model_.config();
   const Device dev = model_.device();
@@ -66,18 +72,22 @@ StepLosses Trainer::step(const TrainBatch& b) {
   autograd::clear_tape();
 
   // One gamma per sample, applied to both slices (paper 2.2.1).
-  Tensor s1g, s2g, fg;
+  Tensor s1g, s2g, fg, s1a = b.s1;
   {
     NoGrad ng;
     Tensor gamma = rand_uniform({n}, rng_, dev, cfg_.gamma_min, cfg_.gamma_max);
     s1g = gamma_transform(b.s1, gamma);
     s2g = gamma_transform(b.s2, gamma);
     fg = greater_equal(b.s1, mc.background_threshold);
+    if (cfg_.anatomy_gamma) s1a = gamma_transform(b.s1, rand_uniform({n}, rng_, dev, cfg_.gamma_min, cfg_.gamma_max));
   }
 
-  // Generator forward, recorded once and differentiated in phase 3.
-  Code anat = model_.encode_anatomy(b.s1, &rng_);
-  Code con = model_.encode_contrast(s2g, &rng_);
+  // Generator forward, recorded once and differentiated in phase 3. The codes are drawn with fresh
+  // noise, with the same noise at every step (a generator restarted each step), or not at all.
+  Generator fixed_noise(cfg_.seed ^ 0xf12edull, 0);
+  Generator* noise = cfg_.latent_sampling == "fresh" ? &rng_ : cfg_.latent_sampling == "fixed" ? &fixed_noise : nullptr;
+  Code anat = model_.encode_anatomy(s1a, noise);
+  Code con = model_.encode_contrast(s2g, noise);
   Tensor fake = model_.decode(anat.z, con.z, s1g);
 
   // Phase 1: discriminator on real S1^gamma vs the detached output (real targets 1 - U(0, noise)).
@@ -115,8 +125,8 @@ StepLosses Trainer::step(const TrainBatch& b) {
     L.adversarial = bce_with_logits(d_gen, Tensor::full(d_gen.shape(), 1.f, dev));
     L.confusion = confusion_loss(model_.site_logits(anat.z));
     L.l1 = masked_l1(fake, s1g, fg);
-    L.kl = kl_divergence(anat.mu, anat.logvar);
-    if (cfg_.kl_contrast) L.kl = add(L.kl, kl_divergence(con.mu, con.logvar));
+    L.kl = kl_term(anat);
+    if (cfg_.kl_contrast) L.kl = add(L.kl, kl_term(con));
     Tensor total = add(mul_scalar(L.adversarial, cfg_.lambda_adv), mul_scalar(L.confusion, cfg_.lambda_confusion));
     total = add(total, mul_scalar(L.l1, cfg_.lambda_l1));
     total = add(total, mul_scalar(L.kl, cfg_.lambda_kl));
@@ -141,6 +151,36 @@ StepLosses Trainer::step(const TrainBatch& b) {
 }
 
 ValidationFigures Trainer::validate(const TrainBatch& b) {
+  ValidationFigures f = validate_no_grad(b);
+  // How hard each reconstruction loss pulls on the output image: the norms of d(L1)/d(out) and
+  // d(1 - SSIM)/d(out), unweighted (what lambda_ssim must make up for to matter beside lambda_l1).
+  const ModelConfig& mc = model_.config();
+  Generator vrng(cfg_.seed ^ 0x5eed5eedull, 0);
+  Tensor gamma = rand_uniform({b.s1.size(0)}, vrng, model_.device(), cfg_.gamma_min, cfg_.gamma_max);
+  Tensor s1g, out;
+  {
+    NoGrad ng;
+    s1g = gamma_transform(b.s1, gamma);
+    Code anat = model_.encode_anatomy(b.s1, nullptr);
+    Code con = model_.encode_contrast(gamma_transform(b.s2, gamma), nullptr);
+    out = model_.decode(anat.z, con.z, s1g);
+  }
+  auto grad_norm = [&](bool ssim) {
+    Tensor o = out.detach();
+    o.set_requires_grad(true);
+    autograd::clear_tape();
+    Tensor loss = ssim ? ssim_loss(o, s1g) : masked_l1(o, s1g, greater_equal(b.s1, mc.background_threshold));
+    autograd::backward(loss);
+    double s = 0;
+    for (float g : o.grad().to_vector()) s += static_cast<double>(g) * g;
+    return std::sqrt(s);
+  };
+  f.grad_l1 = grad_norm(false);
+  f.grad_ssim = grad_norm(true);
+  return f;
+}
+
+ValidationFigures Trainer::validate_no_grad(const TrainBatch& b) {
   NoGrad ng;
   const ModelConfig& mc = model_.config();
   const Device dev = model_.device();
@@ -168,19 +208,27 @@ ValidationFigures Trainer::validate(const TrainBatch& b) {
     correct += best == static_cast<int>(site[i]);
   }
   f.site_accuracy = static_cast<double>(correct) / static_cast<double>(n);
+  f.kl_per_slice = kl_divergence(anat.mu, anat.logvar).item();
+  const CodeSpread spread = code_spread(anat);
+  f.code_between_var = spread.between, f.code_posterior_var = spread.posterior;
   return f;
 }
 
-Tensor mean_contrast_code(ImUnity& model, const Tensor& slices) {
-  NoGrad ng;
-  Code c = model.encode_contrast(slices, nullptr);
-  return mean(c.mu, 0, 1, true);
-}
-
-Tensor harmonize_slices(ImUnity& model, const Tensor& slices, const Tensor& contrast_code) {
-  NoGrad ng;
-  Code a = model.encode_anatomy(slices, nullptr);
-  return model.decode(a.z, contrast_code, slices);
+CodeSpread code_spread(const Code& c) {
+  const std::vector<float> mu = c.mu.to_vector(), logvar = c.logvar.to_vector();
+  const int64_t n = c.mu.size(0), per = c.mu.numel() / n;
+  CodeSpread s;
+  for (int64_t e = 0; e < per; ++e) {
+    double m = 0, m2 = 0;
+    for (int64_t i = 0; i < n; ++i) m += mu[i * per + e];
+    m /= static_cast<double>(n);
+    for (int64_t i = 0; i < n; ++i) m2 += (mu[i * per + e] - m) * (mu[i * per + e] - m);
+    s.between += m2 / static_cast<double>(std::max<int64_t>(n - 1, 1));
+  }
+  s.between /= static_cast<double>(per);
+  for (float lv : logvar) s.posterior += std::exp(static_cast<double>(lv));
+  s.posterior /= static_cast<double>(logvar.size());
+  return s;
 }
 
 }  // namespace im::model

@@ -32,8 +32,20 @@ struct ValidationFigures {
   double l1 = 0;          // masked mean |output - target|, mean codes, same gamma as in training
   double ssim = 0;        // TensorFlow-convention SSIM (11x11 Gaussian, sigma 1.5, valid windows, range 1)
   double site_accuracy = 0;  // of the site head on the anatomy mean codes
+  double kl_per_slice = 0;   // KL of the anatomy code, nats summed over one slice's latent elements
+  // Spread of the anatomy code over the batch: between-slice variance of the mean code and the mean
+  // posterior variance (both averaged over elements); their ratio is the code's signal to noise.
+  double code_between_var = 0, code_posterior_var = 0;
+  // Norms of the gradients of the L1 and of (1 - SSIM) with respect to the output (unweighted).
+  double grad_l1 = 0, grad_ssim = 0;
   int64_t samples = 0;
 };
+
+struct CodeSpread {
+  double between = 0, posterior = 0;
+};
+// Between-sample variance of c.mu per element (ddof 1) and mean exp(logvar), averaged over elements.
+CodeSpread code_spread(const Code& c);
 
 class Trainer {
  public:
@@ -53,18 +65,13 @@ class Trainer {
 
  private:
   Tensor biological_loss(const Tensor& z_anatomy, const Tensor& targets);
+  Tensor kl_term(const Code& c) const;  // KL of one code, reduced as cfg_.kl_reduction says
+  ValidationFigures validate_no_grad(const TrainBatch& batch);
   ImUnity& model_;
   TrainConfig cfg_;
   AdamConfig adam_;
   Generator rng_;
   int64_t step_ = 0;
 };
-
-// Mean contrast code (the encoder's mean, no sampling) of a batch of slices: shape [1, C, h, w]
-// (or [1, C, 1, 1] when pooled). Used for per-site and per-target codes.
-Tensor mean_contrast_code(ImUnity& model, const Tensor& slices);
-
-// Harmonizes slices [N, 1, H, W] towards a contrast code [1, C, h, w] (mean anatomy code).
-Tensor harmonize_slices(ImUnity& model, const Tensor& slices, const Tensor& contrast_code);
 
 }  // namespace im::model

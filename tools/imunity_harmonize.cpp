@@ -23,13 +23,26 @@ For each input: read (NIfTI-1/2, .nii/.nii.gz) -> brain mask -> the preprocessin
 records (canonical RAS, its voxel size, its intensity normalization, the axial plane padded or
 cropped to the model's input) -> axial slices (slices with no voxel above the model's background
 threshold pass through unchanged) -> the network, in batches, with the target's contrast code ->
-slices put back -> the way back to the input's grid. The output has the input's exact shape,
+slices put back -> the output stage, on the input's grid. The output has the input's exact shape,
 affine, qform/sform (with codes) and orientation, in float32.
+
+Output stage (--output):
+  detail   (default) the input's OWN voxels, at the input's resolution, through a monotone intensity
+           map that the network decides: each slice is decoded twice from its anatomy code, under the
+           volume's own contrast code and under the target's; a monotone map fitted between the two
+           renderings inside the brain (they share the decoder's blur, so only the contrast change
+           remains) is applied to the input's normalized voxels. Nothing is added or moved: a
+           structure of the input stays where it is, with its contrast to its surroundings changed
+           only by the map. The map is in the sidecar ("output_stage"). An input much noisier than
+           the target (noise measured on the model's grid, over 1.5 x the target's) is first brought
+           to the target's noise level by non-local means (--no-denoise: never).
+  decoder  the decoder's image itself (the paper's output), resampled to the input's grid: the
+           anatomy as the model's 8 x 8 anatomy code carries it, so fine detail is lost.
 
 Output intensities: on the model's normalized scale ([0, 1], white matter near 0.7), unless
 --restore-intensity maps them back through the inverse of the input's own normalization (input
 units). Voxels outside the brain mask are 0, or with --outside keep the input's voxels on the same
-scale as the output.
+scale as the output, or with --outside map (detail stage) those voxels through the same map.
 
 Brain mask: --mask M (value > 0.5) or --labels L (label > 0), any grid, one file for every input;
 --mask-dir D / --labels-dir D, one file per input, found by name (IN.nii.gz -> D/IN[_*].nii.gz, also
@@ -83,14 +96,16 @@ struct Args {
   std::string target_image, target_site, target_code, target_mask, target_labels;
   std::string mask, labels, mask_dir, labels_dir;
   bool auto_mask = false;
-  std::string device = "auto", orientations = "axial", outside = "zero", save_code, shard;
-  bool restore_intensity = false, overwrite = false, quiet = false;
+  std::string device = "auto", orientations = "axial", outside = "zero", save_code, shard, output = "detail";
+  bool restore_intensity = false, overwrite = false, quiet = false, no_denoise = false;
   int64_t batch_size = 0;
   int threads = 0, gzip_level = 1, io_threads = 0;
+  io::IntensityMapOptions map;
 };
 
 nlohmann::json options_json(const Args& a) {
-  return {{"orientations", a.orientations}, {"outside", a.outside},   {"restore_intensity", a.restore_intensity},
+  return {{"output", a.output},             {"map_bins", a.map.bins},         {"map_flat_fraction", a.map.flat_fraction},
+          {"denoise", !a.no_denoise},       {"orientations", a.orientations}, {"outside", a.outside},   {"restore_intensity", a.restore_intensity},
           {"batch_size", a.batch_size},     {"device", a.device},     {"threads", a.threads},
           {"shard", a.shard},               {"gzip_level", a.gzip_level},
           {"io_threads", a.io_threads}};
@@ -159,7 +174,12 @@ int run(const Args& a) {
   fs::create_directories(a.out_dir);
 
   tools::BatchOptions bo;
-  bo.harmonize.outside_keep = a.outside == "keep";
+  bo.harmonize.output = tools::parse_output_stage(a.output);
+  bo.harmonize.map = a.map;
+  bo.harmonize.denoise = !a.no_denoise;
+  bo.harmonize.outside = tools::parse_outside(a.outside);
+  if (bo.harmonize.outside == tools::Outside::map && bo.harmonize.output != tools::OutputStage::detail)
+    throw CLI::ValidationError("--outside map needs --output detail (the decoder stage has no map to apply)");
   bo.harmonize.restore_intensity = a.restore_intensity;
   bo.harmonize.batch_size = a.batch_size;
   bo.overwrite = a.overwrite;
@@ -224,8 +244,18 @@ int main(int argc, char** argv) {
   app.add_option("--device", a.device, "cpu, cuda or auto (cuda when usable)")->default_val("auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   app.add_option("--orientations", a.orientations, "axial, or all (2.5D: axial, coronal, sagittal, median-fused)")
       ->default_val("axial")->check(CLI::IsMember({"axial", "all"}));
-  app.add_option("--outside", a.outside, "voxels outside the mask: zero, or keep (the input on the output's scale)")
-      ->default_val("zero")->check(CLI::IsMember({"zero", "keep"}));
+  app.add_option("--output", a.output, "detail (the input's voxels through the network's contrast map) or decoder (the paper's output)")
+      ->default_val("detail")->check(CLI::IsMember({"detail", "decoder"}));
+  app.add_option("--map-bins", a.map.bins, "detail stage: equal-count bins of the contrast map")
+      ->default_val(a.map.bins)->check(CLI::Range(2, 1024));
+  app.add_option("--map-flat-fraction", a.map.flat_fraction,
+                 "detail stage: the map is fitted on this fraction of the brain voxels, the flattest (1: all)")
+      ->default_val(a.map.flat_fraction)->check(CLI::Range(0.05, 1.0));
+  app.add_flag("--no-denoise", a.no_denoise, "detail stage: never reduce the input's noise to the target's level");
+  app.add_option("--outside", a.outside,
+                 "voxels outside the mask: zero, keep (the input on the output's scale), or map (through the detail "
+                 "stage's map, like the brain)")
+      ->default_val("zero")->check(CLI::IsMember({"zero", "keep", "map"}));
   app.add_flag("--restore-intensity", a.restore_intensity, "output in the input's units (inverse of its normalization)");
   app.add_option("--batch-size", a.batch_size, "slices per network call (0: as many as fit ~1.5 GiB on CPU, 4 GiB on GPU)")
       ->default_val(0)->check(CLI::NonNegativeNumber);

@@ -59,8 +59,15 @@ int main(int argc, char** argv) {
                  "the model's training manifest (e.g. build/default-model/train.tsv): refuse if a test subject is in it")
       ->check(CLI::ExistingFile);
   app.add_option("--seed", o.seed, "seed of io::simulate_site")->capture_default_str();
-  app.add_option("--model-mask", o.model_mask, "mask given to ImUnity: auto (head, as the shipped model was trained) or brain (labels)")
+  app.add_option("--model-mask", o.model_mask, "mask given to ImUnity: brain (the IXI labels, as the baselines get) or auto (the automatic head mask)")
       ->check(CLI::IsMember({"auto", "brain"}))->capture_default_str();
+  app.add_option("--map-flat-fraction", o.harmonize.map.flat_fraction,
+                 "ImUnity's detail stage: fraction of brain voxels (the flattest) its contrast map is fitted on")
+      ->check(CLI::Range(0.05, 1.0))->capture_default_str();
+  bool no_denoise = false;
+  app.add_flag("--no-denoise", no_denoise, "ImUnity's detail stage: no noise harmonization");
+  app.add_option("--map-bins", o.harmonize.map.bins, "ImUnity's detail stage: bins of its contrast map")
+      ->check(CLI::Range(2, 1024))->capture_default_str();
   app.add_option("--device", o.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}))->capture_default_str();
   app.add_option("--threads", threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--folds", o.cv.folds, "cross-validation folds of the site classifier")->check(CLI::Range(2, 100))->capture_default_str();
@@ -68,6 +75,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-classification", no_classification, "skip the site classification");
   app.add_flag("-q,--quiet", o.quiet, "no progress on stderr");
   CLI11_PARSE(app, argc, argv);
+  o.harmonize.denoise = !no_denoise;
   o.classification = !no_classification;
   if (threads > 0) im::set_num_threads(threads);
   for (int i = 0; i < argc; ++i) o.command += (i ? " " : "") + std::string(argv[i]);

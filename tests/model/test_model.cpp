@@ -26,6 +26,7 @@ ModelConfig config_from_fixture(const nlohmann::json& c) {
   mc.disc_width = c["disc_width"], mc.disc_leaky_alpha = c["disc_leaky_alpha"];
   mc.bn_momentum = c["bn_momentum"], mc.bn_eps = c["bn_eps"];
   mc.site_hidden = c["site_hidden"], mc.n_sites = c["n_sites"];
+  mc.decoder_upsample = c.value("decoder_upsample", "transposed");
   return mc;
 }
 }  // namespace
@@ -64,7 +65,7 @@ TEST_CASE("model: input sides that are not multiples of 16 are refused with a cl
 }
 
 TEST_CASE("model: the forward pass matches an independent PyTorch implementation") {
-  for (const char* name : {"model", "model_pooled"}) {
+  for (const char* name : {"model", "model_pooled", "model_upsample"}) {
     INFO(name);
     nlohmann::json fx = test::load_fixture(name);
     ModelConfig mc = config_from_fixture(fx["config"]);
@@ -137,7 +138,7 @@ TEST_CASE("model: the site head trained on a detached code sends no gradient to 
 }
 
 TEST_CASE("model: parameter gradients through the whole network match PyTorch") {
-  for (const char* name : {"model", "model_pooled"}) {
+  for (const char* name : {"model", "model_pooled", "model_upsample"}) {
     INFO(name);
     nlohmann::json fx = test::load_fixture(name);
     ModelConfig mc = config_from_fixture(fx["config"]);

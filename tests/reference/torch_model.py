@@ -12,9 +12,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from pytorch_reference import ImUnity  # noqa: E402
 
 torch.manual_seed(0)
-for pooled in (False, True):
+for fixture, pooled, upsample in (("model", False, "transposed"), ("model_pooled", True, "transposed"),
+                                  ("model_upsample", True, "nearest")):
     cfg = {"image_h": 32, "image_w": 48, "encoder_widths": [3, 4, 5, 6, 8], "anatomy_channels": 4,
-           "contrast_channels": 3, "contrast_dense_width": 6, "contrast_pooled": pooled,
+           "contrast_channels": 3, "contrast_dense_width": 6, "contrast_pooled": pooled, "decoder_upsample": upsample,
            "decoder_widths": [6, 5, 4, 3, 2], "disc_width": 4, "disc_leaky_alpha": 0.3, "bn_momentum": 0.01,
            "bn_eps": 1e-3, "site_hidden": 5, "n_sites": 3, "background_threshold": 0.001}
     m = ImUnity(cfg).double()
@@ -68,7 +69,7 @@ for pooled in (False, True):
     for i in range(3):
         outputs[f"bn{i}_running_mean_after"] = m.L(f"discriminator.bn{i}").running_mean
         outputs[f"bn{i}_running_var_after"] = m.L(f"discriminator.bn{i}").running_var
-    save("model_pooled" if pooled else "model", {"config": cfg, "weights": weights, "input": x, "contrast_input": c,
+    save(fixture, {"config": cfg, "weights": weights, "input": x, "contrast_input": c,
                                                   "outputs": outputs, "grads": grads,
                                                   "seeds": {"out": w_out, "disc": w_disc, "site": w_site}},
          meta="torch_model.py")

@@ -14,7 +14,7 @@
 #include "io/nifti.h"
 #include "io/simulate.h"
 #include "model/imunity.h"
-#include "model/trainer.h"
+#include "model/inference.h"
 #include "support/paths.h"
 #include "tools/common/checkpoint.h"
 #include "tools/common/harmonize.h"

@@ -11,7 +11,7 @@
 #include "engine/autograd.h"
 #include "io/nifti.h"
 #include "model/imunity.h"
-#include "model/trainer.h"
+#include "model/inference.h"
 #include "support/gradcheck.h"
 #include "tools/common/checkpoint.h"
 

@@ -9,7 +9,7 @@
 #include "harmonize_test_util.h"
 #include "io/mask.h"
 #include "io/nifti.h"
-#include "model/trainer.h"
+#include "model/inference.h"
 #include "support/paths.h"
 #include "tools/common/harmonize.h"
 
@@ -49,7 +49,9 @@ TEST_CASE("harmonize: skipping background slices and batching do not change the 
   const TargetCode target = target_from_site(models, "site_a");
   const PreparedInput p = prepare_input(s.input, s.mask, models, "auto");
   NetworkStats stats;
-  const io::Volume skipped = harmonize_prepared(models, target, p.prepared, {}, &stats);
+  HarmonizeOptions dec;
+  dec.output = OutputStage::decoder;
+  const io::Volume skipped = harmonize_prepared(models, target, p.prepared, dec, &stats).decoder;
   const auto counts = stats.slices.at("axial");
   CHECK(counts[0] == p.prepared.image.dim[2]);
   CHECK(counts[1] < counts[0]);  // there are background-only slices, and they were not run
@@ -66,9 +68,19 @@ TEST_CASE("harmonize: skipping background slices and batching do not change the 
   io::insert_slices(st, all);
   CHECK(max_abs_diff(skipped, all) < 1e-5f);
 
-  HarmonizeOptions small;
+  HarmonizeOptions small = dec;
   small.batch_size = 3;
-  CHECK(max_abs_diff(harmonize_prepared(models, target, p.prepared, small), skipped) < 1e-5f);
+  CHECK(max_abs_diff(harmonize_prepared(models, target, p.prepared, small).decoder, skipped) < 1e-5f);
+
+  // The detail stage renders the same slices under the target code (the decoder output above) and
+  // under the volume's own code, whatever the batch size.
+  const NetworkResult detail = harmonize_prepared(models, target, p.prepared, {});
+  CHECK(max_abs_diff(detail.decoder, skipped) < 1e-5f);
+  HarmonizeOptions small_detail;
+  small_detail.batch_size = 3;
+  const NetworkResult detail3 = harmonize_prepared(models, target, p.prepared, small_detail);
+  CHECK(max_abs_diff(detail3.own, detail.own) < 1e-5f);
+  CHECK(detail3.map.x == detail.map.x);
 }
 
 TEST_CASE("harmonize: the output lies on the input grid, outside voxels zero or the normalized input", "[harmonize][pipeline]") {
@@ -77,15 +89,17 @@ TEST_CASE("harmonize: the output lies on the input grid, outside voxels zero or 
   const ModelSet models = load_models(ck, Device::CPU, false);
   const TargetCode target = target_from_site(models, "site_b");
   const PreparedInput p = prepare_input(s.input, s.mask, models, "auto");
-  const io::Volume h = harmonize_prepared(models, target, p.prepared, {});
+  HarmonizeOptions dec;
+  dec.output = OutputStage::decoder;
+  const NetworkResult h = harmonize_prepared(models, target, p.prepared, dec);
 
-  const io::Volume zero = finish_output(p, h, {});
+  const io::Volume zero = finish_output(p, h, dec);
   REQUIRE(zero.dim == s.input.dim);
   CHECK(io::max_abs_diff(zero.affine, s.input.affine) == 0);
   CHECK(zero.header.qform_code == s.input.header.qform_code);
   CHECK(zero.header.sform_code == s.input.header.sform_code);
-  HarmonizeOptions keep;
-  keep.outside_keep = true;
+  HarmonizeOptions keep = dec;
+  keep.outside = Outside::keep;
   const io::Volume kept = finish_output(p, h, keep);
   io::Volume normalized = s.input;
   io::apply_normalization(normalized, p.prepared.record.norm);
@@ -104,7 +118,7 @@ TEST_CASE("harmonize: the output lies on the input grid, outside voxels zero or 
   CHECK(inside_in_range == inside);
 
   // --restore-intensity: the inverse of the input's linear map, inside the mask.
-  HarmonizeOptions restore;
+  HarmonizeOptions restore = dec;
   restore.restore_intensity = true;
   const io::Volume restored = finish_output(p, h, restore);
   const auto& n = p.prepared.record.norm;
@@ -132,7 +146,9 @@ TEST_CASE("harmonize: 2.5D with the axial model borrowed, and with per-orientati
   CHECK(t.codes.size() == 3);
   NetworkStats stats;
   const PreparedInput p = prepare_input(s.input, s.mask, per, "auto");
-  const io::Volume fused = harmonize_prepared(per, t, p.prepared, {}, &stats);
+  HarmonizeOptions dec;
+  dec.output = OutputStage::decoder;
+  const io::Volume fused = harmonize_prepared(per, t, p.prepared, dec, &stats).decoder;
   CHECK(stats.slices.size() == 3);
   CHECK(stats.slices.at("coronal")[0] > p.prepared.image.dim[1]);  // several windows per slice
   for (float v : fused.data) REQUIRE((v >= 0.f && v <= 1.f));

@@ -7,6 +7,7 @@
 
 #include "io/mask.h"
 #include "io/nifti.h"
+#include "io/prep.h"
 #include "tests/support/paths.h"
 #include "tools/common/harmonize.h"
 
@@ -51,7 +52,9 @@ TEST_CASE("shipped model: loads, records its preprocessing and sites, and follow
   const io::Mask head = io::auto_mask(in);
   const tools::TargetCode target = tools::target_from_site(models, "ixi_hh");
   tools::HarmonizeOptions o;
-  const io::Volume out = tools::harmonize_volume(models, target, in, head, o, "auto");
+  // Described as imunity-harmonize describes its automatic mask, so that the WM peak comes from the
+  // brain core of the head mask, as in training.
+  const io::Volume out = tools::harmonize_volume(models, target, in, head, o, io::MaskSpec{}.describe());
   REQUIRE(out.dim == in.dim);
   // Brain: the IXI labels, brought to this grid.
   const io::Mask brain = io::read_label_mask(in, data + "/ixi_hh_2mm/labels/IXI013-HH-1212_T1_DLMUSE.nii.gz");

@@ -6,8 +6,9 @@
 #include <cmath>
 
 #include "engine/autograd.h"
+#include "io/denoise.h"
 #include "io/error.h"
-#include "model/trainer.h"
+#include "model/inference.h"
 #include "tools/common/harmonize_sha256.h"
 #include "tools/common/harmonize_slicing.h"
 
@@ -106,21 +107,46 @@ nlohmann::json NetworkStats::to_json() const {
   return j;
 }
 
-io::Volume harmonize_prepared(const ModelSet& models, const TargetCode& target, const io::Prepared& p,
-                              const HarmonizeOptions& options, NetworkStats* stats) {
+const char* output_stage_name(OutputStage s) { return s == OutputStage::detail ? "detail" : "decoder"; }
+
+OutputStage parse_output_stage(const std::string& name) {
+  if (name == "detail") return OutputStage::detail;
+  if (name == "decoder") return OutputStage::decoder;
+  throw io::Error("--output must be detail or decoder, got \"" + name + "\"");
+}
+
+nlohmann::json NetworkResult::summary() const {
+  if (own.data.empty()) return {{"stage", "decoder"}};
+  return {{"stage", "detail"},
+          {"map", map.to_json()},
+          {"noise", {{"input", noise_input}, {"target", noise_target}, {"excess_fraction", excess_fraction}}}};
+}
+
+namespace {
+
+// Code `c` as a tensor on the device.
+Tensor code_tensor(const ContrastCode& c, Device dev) {
+  return Tensor::from_vector(c.values, Shape::of(c.shape.data(), static_cast<int>(c.shape.size())), dev);
+}
+
+// The decoder's rendering of every axis of `models` under the target code, and under `own` when
+// given: one anatomy encoding per batch serves both.
+std::array<io::Volume, 2> render(const ModelSet& models, const TargetCode& target, const TargetCode* own, const io::Prepared& p,
+                                 const HarmonizeOptions& options, NetworkStats* stats) {
   NoGrad ng;
-  std::vector<io::Volume> results;
+  std::array<std::vector<io::Volume>, 2> results;
   for (io::SliceAxis axis : {io::SliceAxis::axial, io::SliceAxis::coronal, io::SliceAxis::sagittal}) {
     const auto& m = models.per_axis[static_cast<int>(axis)];
     if (!m) continue;
     const model::ModelConfig& cfg = m->net->config();
-    const ContrastCode& cc = target.for_model(*m);
-    const Tensor code = Tensor::from_vector(cc.values, Shape::of(cc.shape.data(), static_cast<int>(cc.shape.size())), models.device);
+    const Tensor code = code_tensor(target.for_model(*m), models.device);
+    const Tensor own_code = own ? code_tensor(own->for_model(*m), models.device) : Tensor();
 
     const io::SliceStack in = io::extract_slices(p.image, axis, 1);
     const WindowPlan plan(in, cfg.image_h, cfg.image_w);
     const std::vector<Patch> patches = plan.foreground_patches(in, cfg.background_threshold);
-    io::SliceStack out = in;  // skipped patches are below the threshold: the decoder would copy them
+    // Skipped patches are below the threshold: the decoder would copy them.
+    std::array<io::SliceStack, 2> out{in, own ? in : io::SliceStack{}};
     const int64_t per_call = options.batch_size > 0 ? options.batch_size : auto_batch_size(cfg.image_h, cfg.image_w, models.device);
     const int64_t n = static_cast<int64_t>(patches.size());
     const int64_t calls = (n + per_call - 1) / std::max<int64_t>(per_call, 1);
@@ -131,33 +157,99 @@ io::Volume harmonize_prepared(const ModelSet& models, const TargetCode& target, 
       // Gathered straight into a host tensor; on a GPU one copy moves it over.
       Tensor x = Tensor::empty({b, 1, cfg.image_h, cfg.image_w});
       for (int64_t i = 0; i < b; ++i) plan.gather(in, patches[first + i], x.data() + i * hw);
-      const Tensor y = model::harmonize_slices(*m->net, x.to(models.device), code);
-      std::vector<float> host;
-      if (y.is_cuda() || !y.is_contiguous()) host = y.to_vector();
-      const float* py = host.empty() ? y.data() : host.data();
-      for (int64_t i = 0; i < b; ++i) plan.scatter(py + i * hw, patches[first + i], out);
+      std::array<Tensor, 2> y;
+      if (own) {
+        model::DecodedPair d = model::harmonize_slices_pair(*m->net, x.to(models.device), code, own_code);
+        y = {d.first, d.second};
+      } else {
+        y[0] = model::harmonize_slices(*m->net, x.to(models.device), code);
+      }
+      for (int k = 0; k < (own ? 2 : 1); ++k) {
+        std::vector<float> host;
+        if (y[k].is_cuda() || !y[k].is_contiguous()) host = y[k].to_vector();
+        const float* py = host.empty() ? y[k].data() : host.data();
+        for (int64_t i = 0; i < b; ++i) plan.scatter(py + i * hw, patches[first + i], out[k]);
+      }
     }
     if (stats) stats->slices[slice_axis_name(axis)] = {in.n * plan.windows_per_slice(), n};
-    io::Volume v = io::zeros_like(p.image);
-    io::insert_slices(out, v);
-    results.push_back(std::move(v));
+    for (int k = 0; k < (own ? 2 : 1); ++k) {
+      io::Volume v = io::zeros_like(p.image);
+      io::insert_slices(out[k], v);
+      results[k].push_back(std::move(v));
+    }
   }
-  if (results.size() == 3) return io::median_fusion(results[0], results[1], results[2]);
-  return std::move(results.front());
+  std::array<io::Volume, 2> fused;
+  for (int k = 0; k < (own ? 2 : 1); ++k)
+    fused[k] = results[k].size() == 3 ? io::median_fusion(results[k][0], results[k][1], results[k][2]) : std::move(results[k].front());
+  return fused;
 }
 
-io::Volume finish_output(const PreparedInput& in, const io::Volume& harmonized, const HarmonizeOptions& options) {
-  io::Volume out = io::unprepare(harmonized, in.prepared.record, options.restore_intensity);
+}  // namespace
+
+NetworkResult harmonize_prepared(const ModelSet& models, const TargetCode& target, const io::Prepared& p,
+                                 const HarmonizeOptions& options, NetworkStats* stats) {
+  NetworkResult r;
+  if (options.output == OutputStage::decoder) {
+    r.decoder = std::move(render(models, target, nullptr, p, options, stats)[0]);
+    return r;
+  }
+  // The volume's own contrast, measured as a target image's would be: the mean code over its
+  // brain slices.
+  const TargetCode own = target_from_prepared(models, p, p.record.input.empty() ? "the input" : p.record.input, p.record.mask_source);
+  std::array<io::Volume, 2> v = render(models, target, &own, p, options, stats);
+  r.decoder = std::move(v[0]);
+  r.own = std::move(v[1]);
+  const int64_t dim[3] = {r.own.dim[0], r.own.dim[1], r.own.dim[2]};
+  r.map = io::fit_monotone_map(r.own.data, r.decoder.data, io::flat_voxels(r.own.data, dim, p.mask, options.map.flat_fraction),
+                               options.map);
+  // Noise: both measured on the models' grid, where the target's was (resampling averages noise).
+  r.noise_input = io::estimate_noise(p.image, p.mask);
+  r.noise_target = target.noise;
+  if (options.denoise && r.noise_target > 0 && r.noise_input > options.noise_ratio * r.noise_target)
+    r.excess_fraction = std::sqrt(1.0 - (r.noise_target / r.noise_input) * (r.noise_target / r.noise_input));
+  return r;
+}
+
+const char* outside_name(Outside o) { return o == Outside::zero ? "zero" : o == Outside::keep ? "keep" : "map"; }
+
+Outside parse_outside(const std::string& name) {
+  if (name == "zero") return Outside::zero;
+  if (name == "keep") return Outside::keep;
+  if (name == "map") return Outside::map;
+  throw io::Error("--outside must be zero, keep or map, got \"" + name + "\"");
+}
+
+io::Volume finish_output(const PreparedInput& in, const NetworkResult& r, const HarmonizeOptions& options) {
+  const bool detail = !r.own.data.empty();
+  if (options.outside == Outside::map && !detail)
+    throw io::Error("--outside map needs the detail output stage (the decoder stage has no map to apply)");
+  // The input's own voxels on its own grid, on the model's scale (what --outside keep gives).
+  io::Volume normalized = in.input;
+  io::apply_normalization(normalized, in.prepared.record.norm);
+  io::Volume out;
+  if (!detail) {
+    out = io::unprepare(r.decoder, in.prepared.record, false);
+  } else {
+    // The excess noise removed on the input's own grid (its noise there, times the excess fraction
+    // found on the models' grid), then through the map, kept on the model's [0, 1] like the
+    // decoder's sigmoid output.
+    out = normalized;
+    if (r.excess_fraction > 0)
+      io::nlm_denoise(out, in.mask, options.nlm_strength * r.excess_fraction * io::estimate_noise(out, in.mask));
+    for (size_t i = 0; i < out.data.size(); ++i)
+      if (in.mask[i] || options.outside == Outside::map) out.data[i] = static_cast<float>(std::clamp(r.map(out.data[i]), 0.0, 1.0));
+  }
+  for (size_t i = 0; i < out.data.size(); ++i)
+    if (!in.mask[i] && options.outside != Outside::map) out.data[i] = options.outside == Outside::keep ? normalized.data[i] : 0.f;
+  if (options.restore_intensity) {
+    // Back through the inverse of the input's normalization; kept voxels are the input itself.
+    io::invert_normalization(out, in.prepared.record.norm);
+    if (options.outside == Outside::keep)
+      for (size_t i = 0; i < out.data.size(); ++i)
+        if (!in.mask[i]) out.data[i] = in.input.data[i];
+  }
   out.header.datatype = io::dtype::float32;
   out.header.scl_slope = 1, out.header.scl_inter = 0;
-  io::Volume outside;
-  if (options.outside_keep && !options.restore_intensity) {
-    outside = in.input;
-    io::apply_normalization(outside, in.prepared.record.norm);  // the scale the model's output lives on
-  }
-  const io::Volume& keep_src = options.restore_intensity ? in.input : outside;
-  for (size_t i = 0; i < out.data.size(); ++i)
-    if (!in.mask[i]) out.data[i] = options.outside_keep ? keep_src.data[i] : 0.f;
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/device.h"
+#include "io/intensity_map.h"
 #include "io/prep.h"
 #include "io/slices.h"
 #include "model/imunity.h"
@@ -64,7 +65,10 @@ struct TargetCode {
   nlohmann::json provenance = nlohmann::json::object();  // where a code file's codes came from
   std::map<std::string, ContrastCode> codes;
   const ContrastCode& for_model(const HarmonizeModel& m) const;
-  nlohmann::json summary() const;  // kind, source, per-model code hashes (for sidecars)
+  // Noise sigma of the target on the models' grid and [0, 1] scale (io::estimate_noise): measured on
+  // a target image, stored per site by training; 0 when unknown (then nothing is denoised).
+  double noise = 0;
+  nlohmann::json summary() const;  // kind, source, per-model code hashes, noise (for sidecars)
 };
 
 // The per-site code stored in each checkpoint. Throws io::Error listing the available sites when
@@ -74,13 +78,44 @@ TargetCode target_from_site(const ModelSet& models, const std::string& site);
 // models' preprocessing, each model on slices of its own orientation.
 TargetCode target_from_volume(const ModelSet& models, const io::Volume& target, const io::Mask& mask,
                               const std::string& source, const std::string& mask_source);
+// The same from a volume already through the models' preprocessing.
+TargetCode target_from_prepared(const ModelSet& models, const io::Prepared& p, const std::string& source,
+                                const std::string& mask_source);
 // A file written by write_target_code; checks each code's shape and model against `models`.
 TargetCode read_target_code(const std::string& path, const ModelSet& models);
 nlohmann::json target_code_json(const TargetCode& t, const ModelSet& models);
 void write_target_code(const std::string& path, const TargetCode& t, const ModelSet& models, bool overwrite);
 
+// What the output volume is made of.
+enum class OutputStage {
+  // The input's own voxels, at the input's resolution, through a monotone intensity map that the
+  // network decides: fitted, inside the brain, from the decoder's rendering of the volume under its
+  // own contrast code to its rendering under the target code (both equally blurred, so the blur
+  // cancels and only the contrast change remains). Anatomy is the input's, voxel for voxel.
+  detail,
+  // The decoder's output itself (the paper's harmonized image): the anatomy as the 8 x 8 code
+  // carries it, resampled back to the input grid.
+  decoder,
+};
+const char* output_stage_name(OutputStage s);
+OutputStage parse_output_stage(const std::string& name);  // "detail" or "decoder"; throws io::Error
+
+// Voxels outside the brain mask: 0, the input's own voxels on the output's scale (normalized with
+// the same linear map), or (detail stage only) those voxels through the stage's map as well, like
+// the brain (what a baseline that maps every voxel, histogram matching say, gives).
+enum class Outside { zero, keep, map };
+const char* outside_name(Outside o);
+Outside parse_outside(const std::string& name);  // "zero", "keep" or "map"; throws io::Error
+
 struct HarmonizeOptions {
-  bool outside_keep = false;       // voxels outside the mask: the normalized input (else 0)
+  OutputStage output = OutputStage::detail;
+  io::IntensityMapOptions map;     // the detail stage's fit
+  // Noise harmonization (detail stage): when the input's noise on the models' grid exceeds the
+  // target's by more than noise_ratio, non-local means with h = nlm_strength x the excess noise
+  // (measured on the input's own grid) brings it down to about the target's level.
+  bool denoise = true;
+  double noise_ratio = 1.5, nlm_strength = 1.0;
+  Outside outside = Outside::zero;  // voxels outside the mask
   bool restore_intensity = false;  // map the output back through the inverse normalization
   int64_t batch_size = 0;          // slices per network call; 0: as many as fit a memory budget
 };
@@ -100,14 +135,26 @@ struct NetworkStats {
   std::map<std::string, std::array<int64_t, 2>> slices;  // per axis: {slices in the stack, slices run}
   nlohmann::json to_json() const;
 };
-// The harmonized volume on the processed grid: every axis of `models` sliced, background-only
-// slices (all voxels below the model's background threshold, which the decoder copies) skipped,
-// the others run through the device in batches, put back, and the axes fused by a voxel-wise median.
-io::Volume harmonize_prepared(const ModelSet& models, const TargetCode& target, const io::Prepared& p,
-                              const HarmonizeOptions& options, NetworkStats* stats = nullptr);
+// The network's part of one volume, on the processed grid.
+struct NetworkResult {
+  io::Volume decoder;    // the decoder's rendering under the target code
+  io::Volume own;        // detail stage: the rendering under the volume's own code (else empty)
+  io::IntensityMap map;  // detail stage: own -> decoder, fitted in the brain mask
+  // Detail stage: the input's and the target's noise on the models' grid, and the fraction of the
+  // input's noise that is excess over the target's (0: not denoised).
+  double noise_input = 0, noise_target = 0, excess_fraction = 0;
+  nlohmann::json summary() const;  // for sidecars: the stage and its map
+};
+// Every axis of `models` sliced, background-only slices (all voxels below the model's background
+// threshold, which the decoder copies) skipped, the others run through the device in batches, put
+// back, and the axes fused by a voxel-wise median; for the detail stage the same slices also
+// decoded under the volume's own mean contrast code, and the map fitted between the two.
+NetworkResult harmonize_prepared(const ModelSet& models, const TargetCode& target, const io::Prepared& p,
+                                 const HarmonizeOptions& options, NetworkStats* stats = nullptr);
 // Back on the input's grid (shape, affine, qform/sform and codes of the input), outside voxels
-// zeroed or kept, intensities restored on request.
-io::Volume finish_output(const PreparedInput& in, const io::Volume& harmonized, const HarmonizeOptions& options);
+// zeroed or kept, intensities restored on request. The detail stage applies the map to the input's
+// own normalized voxels there; the decoder stage resamples the decoder's rendering.
+io::Volume finish_output(const PreparedInput& in, const NetworkResult& r, const HarmonizeOptions& options);
 
 // The three stages in one call.
 io::Volume harmonize_volume(const ModelSet& models, const TargetCode& target, const io::Volume& input,

@@ -89,15 +89,15 @@ struct Item {
   size_t job = 0;
   std::string error;  // set: the job failed at an earlier stage
   PreparedInput prepared;
-  io::Volume harmonized;
+  NetworkResult harmonized;
   NetworkStats stats;
   nlohmann::json timings = nlohmann::json::object();
   Clock::time_point start;
 };
 
 nlohmann::json intensity_note(const HarmonizeOptions& o) {
-  return o.restore_intensity ? "input units: the model's output mapped back through the inverse of the input's normalization"
-                             : "normalized: [0, 1] with the white-matter peak near 0.7 (the model's scale)";
+  return o.restore_intensity ? "input units: the output mapped back through the inverse of the input's normalization"
+                             : "normalized: [0, 1] with the white-matter peak near 0.7 (the model's scale), then harmonized";
 }
 
 void write_outputs(const HarmonizeJob& job, Item& it, const ModelSet& models, const TargetCode& target, const BatchOptions& o) {
@@ -126,12 +126,15 @@ void write_outputs(const HarmonizeJob& job, Item& it, const ModelSet& models, co
                          {"model", model_json},
                          {"target", target.summary()},
                          {"intensity", intensity_note(o.harmonize)},
-                         {"outside_mask", o.harmonize.outside_keep ? "kept (the input on the same scale)" : "zero"},
+                         {"outside_mask", o.harmonize.outside == Outside::keep  ? "kept (the input on the same scale)"
+                                          : o.harmonize.outside == Outside::map ? "through the same map as the brain"
+                                                                                 : "zero"},
                          {"mask", it.prepared.prepared.record.mask_source},
                          {"options", o.options},
                          {"preprocessing", io::record_to_json(it.prepared.prepared.record)},
                          {"device", o.device_description},
-                         {"network", it.stats.to_json()}};
+                         {"network", it.stats.to_json()},
+                         {"output_stage", it.harmonized.summary()}};
   fs::create_directories(fs::path(job.output).parent_path());
   // Both files are written as temporaries first; then the volume is renamed into place, then the
   // sidecar. Should the second rename fail, the volume placed by the first is taken back, so that

@@ -3,9 +3,10 @@
 #include <cmath>
 
 #include "engine/autograd.h"
+#include "io/denoise.h"
 #include "io/error.h"
 #include "io/json_io.h"
-#include "model/trainer.h"
+#include "model/inference.h"
 #include "tools/common/harmonize.h"
 #include "tools/common/harmonize_sha256.h"
 #include "tools/common/harmonize_slicing.h"
@@ -37,6 +38,7 @@ const ContrastCode& TargetCode::for_model(const HarmonizeModel& m) const {
 nlohmann::json TargetCode::summary() const {
   nlohmann::json j = {{"kind", kind}, {"source", source}};
   if (kind == "code") j["provenance"] = provenance;
+  if (noise > 0) j["noise"] = noise;
   for (const auto& [orientation, c] : codes)
     j["codes"][orientation] = {{"sha256", c.sha256()}, {"shape", c.shape}, {"model_sha256", c.model_sha256}};
   return j;
@@ -60,22 +62,30 @@ TargetCode target_from_site(const ModelSet& models, const std::string& site) {
       io::fail(m->path, "the stored site codes have shape " + shape_str(m->info.code_shape) + ", the model expects " + shape_str(want));
     t.codes[m->orientation] = {want, it->second, m->sha256};
   }
+  const nlohmann::json& noise = models.axial().info.extra.value("site_noise", nlohmann::json::object());
+  if (noise.contains(site) && noise[site].is_number()) t.noise = noise[site].get<double>();
   return t;
 }
 
 TargetCode target_from_volume(const ModelSet& models, const io::Volume& target, const io::Mask& mask, const std::string& source,
                               const std::string& mask_source) {
-  NoGrad ng;
-  TargetCode t;
-  t.kind = "image";
-  t.source = source;
-  t.provenance = {{"kind", "image"}, {"source", source}, {"mask", mask_source}};
   io::Prepared p;
   try {
     p = io::prepare(target, mask, models.prep, mask_source);
   } catch (const io::Error& e) {
     io::fail(source, e.what());
   }
+  return target_from_prepared(models, p, source, mask_source);
+}
+
+TargetCode target_from_prepared(const ModelSet& models, const io::Prepared& p, const std::string& source,
+                                const std::string& mask_source) {
+  NoGrad ng;
+  TargetCode t;
+  t.kind = "image";
+  t.source = source;
+  t.provenance = {{"kind", "image"}, {"source", source}, {"mask", mask_source}};
+  t.noise = io::estimate_noise(p.image, p.mask);
   io::Volume mask_vol = p.image;
   for (size_t i = 0; i < mask_vol.data.size(); ++i) mask_vol.data[i] = p.mask[i] ? 1.f : 0.f;
   for (const HarmonizeModel* m : models.distinct()) {
@@ -113,6 +123,7 @@ TargetCode target_from_volume(const ModelSet& models, const io::Volume& target, 
 
 nlohmann::json target_code_json(const TargetCode& t, const ModelSet& models) {
   nlohmann::json j = {{"format", kCodeFormat}, {"imunity_version", IMUNITY_VERSION}, {"target", t.provenance}};
+  if (t.noise > 0) j["noise"] = t.noise;
   j["codes"] = nlohmann::json::object();
   for (const HarmonizeModel* m : models.distinct()) {
     const ContrastCode& c = t.for_model(*m);
@@ -134,6 +145,7 @@ TargetCode read_target_code(const std::string& path, const ModelSet& models) {
   t.kind = "code";
   t.source = path;
   t.provenance = j.value("target", nlohmann::json::object());
+  if (j.contains("noise") && j["noise"].is_number()) t.noise = j["noise"].get<double>();
   for (const HarmonizeModel* m : models.distinct()) {
     if (!j.contains("codes") || !j["codes"].contains(m->orientation))
       io::fail(path, "holds no code for the " + m->orientation + " model (it was saved with other models)");

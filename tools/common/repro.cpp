@@ -13,6 +13,7 @@
 
 #include "engine/cuda_api.h"
 #include "engine/device.h"
+#include "eval/texture.h"
 #include "io/error.h"
 #include "io/nifti.h"
 #include "io/orientation.h"
@@ -107,6 +108,20 @@ std::string model_mask_source(bool automatic, const std::string& labels) {
   return spec.describe();
 }
 
+// Every method gives a whole image (the baselines map every voxel), so that SSIM windows at the
+// brain's border compare like with like: the detail stage maps the voxels outside the ImUnity mask
+// too, the decoder stage keeps them (normalized input).
+HarmonizeOptions detail_options(const ReproOptions& o) {
+  HarmonizeOptions h = o.harmonize;
+  h.output = OutputStage::detail, h.outside = Outside::map;
+  return h;
+}
+HarmonizeOptions decoder_options(const ReproOptions& o) {
+  HarmonizeOptions h = o.harmonize;
+  h.output = OutputStage::decoder, h.outside = Outside::keep;
+  return h;
+}
+
 // What every subject shares: sites, models, targets, the reference image's brain intensities.
 struct Context {
   const ReproOptions* o = nullptr;
@@ -128,6 +143,8 @@ ReproCell score(const io::Volume& out, const io::Volume& truth, const io::Mask& 
   const std::vector<double> values = eval::masked_values(out, &brain);
   cell.w1_truth = eval::wasserstein1(values, truth_values);
   cell.w1_reference = eval::wasserstein1(values, c.reference_values);
+  cell.texture_lag1 = eval::through_slice_detail_correlation(out, brain, 1);
+  cell.texture_lag10 = eval::through_slice_detail_correlation(out, brain, 10);
   return cell;
 }
 
@@ -173,8 +190,16 @@ ReproSubject process_subject(const std::string& t1, const std::string& labels, c
       for (int m : {kImUnitySite, kImUnityImage}) {
         const auto t1m = Clock::now();
         const TargetCode& target = m == kImUnitySite ? c.site_target : c.image_target;
-        out[m] = finish_output(p, harmonize_prepared(*c.models, target, p.prepared, {}), {});
+        const NetworkResult r = harmonize_prepared(*c.models, target, p.prepared, o.harmonize);
+        out[m] = finish_output(p, r, detail_options(o));
         s.seconds[k][m] = prep + since(t1m);
+        if (m == kImUnitySite) {  // the same run's decoder output under the site code: the paper's image
+          const auto t2 = Clock::now();
+          NetworkResult decoder;
+          decoder.decoder = r.decoder;
+          out[kImUnityDecoder] = finish_output(p, decoder, decoder_options(o));
+          s.seconds[k][kImUnityDecoder] = prep + since(t2);
+        }
       }
     }
     for (int m = 0; m < kMethodCount; ++m)
@@ -205,6 +230,41 @@ ReproSubject process_subject(const std::string& t1, const std::string& labels, c
   if (mosaic)
     for (size_t k = 0; k < S; ++k) R.mosaic[k][kMethodCount] = axial_tile(truth, z, "truth");
   return s;
+}
+
+// The first test subject's real image towards every site code of the model, both output stages.
+void probe_site_codes(const std::string& t1, const std::string& labels, const Context& c, ReproResults& R) {
+  const io::Volume v = io::read_volume(t1);
+  const io::Mask brain = io::read_label_mask(v, labels);
+  const bool auto_mask = c.o->model_mask != "brain";
+  const PreparedInput p = prepare_input(v, auto_mask ? io::auto_mask(v) : brain, *c.models, model_mask_source(auto_mask, labels));
+  R.site_code_subject = stem_of(t1);
+  std::vector<io::Volume> dec, det;
+  for (const std::string& site : R.model_sites) {
+    const NetworkResult r = harmonize_prepared(*c.models, target_from_site(*c.models, site), p.prepared, detail_options(*c.o));
+    NetworkResult d;
+    d.decoder = r.decoder;
+    dec.push_back(finish_output(p, d, decoder_options(*c.o)));
+    det.push_back(finish_output(p, r, detail_options(*c.o)));
+  }
+  const auto ref = std::find(R.model_sites.begin(), R.model_sites.end(), c.o->reference) - R.model_sites.begin();
+  for (size_t k = 0; k < R.model_sites.size(); ++k) {
+    ReproSiteCode sc;
+    sc.site = R.model_sites[k];
+    for (int stage = 0; stage < 2; ++stage) {
+      const std::vector<io::Volume>& outs = stage ? det : dec;
+      std::vector<double> vals = eval::masked_values(outs[k], &brain);
+      std::sort(vals.begin(), vals.end());
+      double* q = stage ? sc.detail_q : sc.decoder_q;
+      for (int i = 0; i < 3; ++i) q[i] = vals.empty() ? 0 : vals[static_cast<size_t>((i + 1) * 0.25 * (vals.size() - 1))];
+      double mad = 0;
+      int64_t n = 0;
+      for (size_t i = 0; i < brain.size(); ++i)
+        if (brain[i]) mad += std::abs(outs[k].data[i] - outs[static_cast<size_t>(ref)].data[i]), ++n;
+      (stage ? sc.detail_mad : sc.decoder_mad) = n ? mad / static_cast<double>(n) : 0;
+    }
+    R.site_codes.push_back(sc);
+  }
 }
 
 void classify_sites(ReproResults& R) {
@@ -256,9 +316,16 @@ const ReproMethodInfo& repro_method(int m) {
       {"histogram_matching", "Histogram matching",
        "WM-peak normalized source matched by quantiles (1001 landmarks) of its brain voxels to the brain voxels of "
        "the reference image (another subject of the reference site), applied to every voxel, clipped to [0,1]"},
-      {"imunity_site", "ImUnity (site code)", "imunity harmonization towards the checkpoint's stored code of the reference site"},
+      {"imunity_decoder", "ImUnity decoder output (site code)",
+       "the paper's harmonized image: imunity-harmonize --output decoder towards the checkpoint's stored code of the "
+       "reference site (the decoder's rendering of the 8 x 8 anatomy code, resampled to the input grid)"},
+      {"imunity_site", "ImUnity (site code)",
+       "imunity-harmonize's default detail-preserving output towards the checkpoint's stored code of the reference site: "
+       "the input's own voxels through the monotone map fitted between the decoder's renderings under the input's own "
+       "code and under the target code"},
       {"imunity_image", "ImUnity (reference image)",
-       "imunity harmonization towards the mean contrast code of the reference image (another subject of the reference site)"}};
+       "the same detail-preserving output towards the mean contrast code of the reference image (another subject of the "
+       "reference site)"}};
   return kInfo[m];
 }
 
@@ -390,6 +457,8 @@ ReproResults run_repro(const ReproOptions& o, const ReproProgress& progress) {
                   R.subjects.back().key.c_str(), S, static_cast<int>(kMethodCount), since(ts), since(t0));
     say(line);
   }
+  say("the first test subject towards every site code of the model");
+  probe_site_codes(ixi.t1[0], ixi.labels[0], c, R);
   if (o.classification) {
     say("site classification (radiomic features, RBF SVM, cross-validation grouped by subject)");
     classify_sites(R);

@@ -19,6 +19,7 @@
 #include "eval/radiomics.h"
 #include "eval/ssim.h"
 #include "eval/stats.h"
+#include "tools/common/harmonize.h"
 
 namespace im::tools {
 
@@ -35,9 +36,10 @@ struct ReproOptions {
   std::string sites_dir;             // where site names are looked up (<dir>/<name>.json); "" = search
   uint64_t seed = 2026;              // io::simulate_site seed (the one tools/make-default-model.sh uses)
   std::string training_manifest;     // optional: the model's training manifest; a test subject in it is an error
-  std::string model_mask = "auto";   // mask given to ImUnity: "auto" (head, as the shipped model was
-                                     // trained) or "brain" (the IXI labels)
+  std::string model_mask = "brain";  // mask given to ImUnity: "brain" (the IXI labels, as the
+                                     // baselines get) or "auto" (the automatic head mask)
   std::string device = "auto";
+  HarmonizeOptions harmonize;        // ImUnity's output stage (its map options); output and outside are set per row
   bool classification = true;
   eval::SvmOptions svm;
   eval::CvOptions cv;
@@ -47,7 +49,11 @@ struct ReproOptions {
 };
 
 // The methods compared, in table order.
-enum ReproMethod : int { kNone, kWmPeak, kWhiteStripe, kHistMatch, kImUnitySite, kImUnityImage, kMethodCount };
+enum ReproMethod : int { kNone, kWmPeak, kWhiteStripe, kHistMatch, kImUnityDecoder, kImUnitySite, kImUnityImage, kMethodCount };
+// ImUnity's rows (the paper's decoder output, then the detail-preserving output towards the site
+// code and towards the reference image) and the baselines they are set against, in report order.
+constexpr int kImUnityMethods[] = {kImUnityDecoder, kImUnitySite, kImUnityImage};
+constexpr int kBaselineMethods[] = {kHistMatch, kWmPeak, kWhiteStripe, kNone};
 struct ReproMethodInfo {
   const char* key;    // results.json
   const char* label;  // the table
@@ -70,6 +76,8 @@ struct ReproCell {
   double mae = 0;         // mean |x - truth| over the brain
   double w1_truth = 0;    // Wasserstein-1 of the brain intensities against the truth's
   double w1_reference = 0;  // ... against the reference image's (another subject)
+  // Through-slice correlation of fine detail (eval/texture.h) at 1 and 10 slices (2 and 20 mm).
+  double texture_lag1 = 0, texture_lag10 = 0;
 };
 
 struct ReproSubject {
@@ -86,6 +94,15 @@ struct ReproColumn {
   std::string key, label;
   std::vector<int> sources;
   bool check = false;  // the reference against itself: a sanity check, not a result
+};
+
+// One test subject's real image harmonized towards one site code of the model: does the target
+// change the contrast? Brain-intensity quartiles of each output stage, and the mean absolute
+// difference in the brain from the output towards the reference site.
+struct ReproSiteCode {
+  std::string site;
+  double decoder_q[3] = {0, 0, 0}, detail_q[3] = {0, 0, 0};  // 25th, 50th, 75th percentiles
+  double decoder_mad = 0, detail_mad = 0;                     // vs the reference site's output
 };
 
 struct ReproResults {
@@ -109,6 +126,8 @@ struct ReproResults {
   std::vector<std::vector<eval::Tile>> mosaic;  // rows: sources; columns: input, methods, truth
   std::vector<std::string> mosaic_rows, mosaic_columns;
   std::vector<std::string> warnings;
+  std::vector<ReproSiteCode> site_codes;  // the first test subject towards every site of the model
+  std::string site_code_subject;
   double seconds = 0;
 };
 
@@ -130,19 +149,5 @@ std::string repro_markdown(const ReproResults& r);
 nlohmann::json repro_json(const ReproResults& r);
 // table.md, results.json and mosaic.png in options.out (created), each written atomically.
 void write_repro_outputs(const ReproResults& r);
-
-// Link order: the programs list imunity_eval before imunity_tools_common, and tools/CMakeLists.txt
-// does not make tools_common depend on eval, so a static linker would pass eval before it meets this
-// library's calls into it. Every program that includes this header references (and so pulls in)
-// the eval objects the run uses first. Remove once tools_common links imunity_eval.
-namespace detail {
-using AnyFn = void (*)();
-[[maybe_unused]] __attribute__((used)) static const AnyFn kReproEvalObjects[] = {
-    reinterpret_cast<AnyFn>(&eval::ssim_map),          reinterpret_cast<AnyFn>(&eval::radiomic_features),
-    reinterpret_cast<AnyFn>(&eval::select_features),   reinterpret_cast<AnyFn>(&eval::cross_validate_classifier),
-    reinterpret_cast<AnyFn>(&eval::mean_sd),           reinterpret_cast<AnyFn>(&eval::wasserstein1),
-    reinterpret_cast<AnyFn>(&eval::render_mosaic),     reinterpret_cast<AnyFn>(&eval::write_png),
-    reinterpret_cast<AnyFn>(&eval::subject_key)};
-}  // namespace detail
 
 }  // namespace im::tools

@@ -13,6 +13,7 @@
 #include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "io/atomic_file.h"
+#include "io/denoise.h"
 #include "io/error.h"
 #include "io/sampler.h"
 #include "model/trainer.h"
@@ -34,6 +35,16 @@ model::TrainBatch to_device(const io::Batch& b, Device dev, int n_bio) {
   t.site = Tensor::from_vector(site, {b.B}, dev);
   if (n_bio > 0) t.bio = Tensor::from_vector(b.covariates, {b.B, n_bio}, dev);
   return t;
+}
+
+// The cosine schedule's learning rate for step `step` (0-based), a function of the step alone so
+// that a resumed run continues it exactly.
+float scheduled_lr(const model::TrainConfig& tc, int64_t step) {
+  if (step < tc.warmup) return tc.lr * static_cast<float>(step + 1) / static_cast<float>(tc.warmup);
+  const double span = static_cast<double>(std::max<int64_t>(tc.steps - tc.warmup, 1));
+  const double t = std::min(1.0, static_cast<double>(step - tc.warmup) / span);
+  const double f = tc.lr_final + (1.0 - tc.lr_final) * 0.5 * (1.0 + std::cos(M_PI * t));
+  return static_cast<float>(tc.lr * f);
 }
 
 void append_line(const fs::path& file, const nlohmann::json& j) {
@@ -79,6 +90,26 @@ void compute_site_codes(model::ImUnity& m, const io::SliceSampler& sampler, cons
     }
   }
   info.code_shape = shape;
+  // Each site's noise level on the model's grid (io::estimate_noise over its slices): the target of
+  // the detail stage's noise harmonization.
+  nlohmann::json noise = nlohmann::json::object();
+  for (size_t s = 0; s < sites.size(); ++s) {
+    std::vector<float> slices, n;
+    std::vector<uint8_t> masks;
+    for (int64_t bi = 0; bi < 64; ++bi) {
+      io::Batch b = sampler.make_batch(2000000 + bi);
+      const int64_t hw = static_cast<int64_t>(b.H) * b.W;
+      for (int i = 0; i < b.B; ++i) {
+        if (b.site[i] != static_cast<int>(s)) continue;
+        slices.insert(slices.end(), b.s1.begin() + i * hw, b.s1.begin() + (i + 1) * hw);
+        for (int64_t k = 0; k < hw; ++k) masks.push_back(b.mask1[static_cast<size_t>(i * hw + k)] > 0.5f);
+      }
+    }
+    if (!slices.empty())
+      noise[sites[s]] = io::estimate_noise_slices(slices, masks, static_cast<int64_t>(masks.size()) / (sampler.height() * sampler.width()),
+                                                  sampler.height(), sampler.width());
+  }
+  info.extra["site_noise"] = noise;
   info.site_codes.clear();
   for (size_t s = 0; s < sites.size(); ++s) {
     int k = static_cast<int>(s);
@@ -208,6 +239,7 @@ int run_training(const TrainRunOptions& o) {
       return 130;
     }
     io::Batch b = sampler.next();
+    if (tc.lr_schedule == "cosine") trainer.set_lr(scheduled_lr(tc, trainer.step_count()));
     last = trainer.step(to_device(b, dev, static_cast<int>(mc.bio.size())));
     ++done_since;
     const int64_t step = trainer.step_count();
@@ -241,10 +273,19 @@ int run_training(const TrainRunOptions& o) {
         acc.l1 += f.l1 / tc.validation_batches;
         acc.ssim += f.ssim / tc.validation_batches;
         acc.site_accuracy += f.site_accuracy / tc.validation_batches;
+        acc.kl_per_slice += f.kl_per_slice / tc.validation_batches;
+        acc.code_between_var += f.code_between_var / tc.validation_batches;
+        acc.code_posterior_var += f.code_posterior_var / tc.validation_batches;
+        acc.grad_l1 += f.grad_l1 / tc.validation_batches;
+        acc.grad_ssim += f.grad_ssim / tc.validation_batches;
       }
+      const double snr = acc.code_between_var / std::max(acc.code_posterior_var, 1e-30);
       append_line(log_path, {{"step", step}, {"validation", {{"l1", acc.l1}, {"ssim", acc.ssim},
                                                              {"site_accuracy", acc.site_accuracy},
-                                                             {"chance", 1.0 / mc.n_sites}}}});
+                                                             {"chance", 1.0 / mc.n_sites},
+                                                             {"kl_per_slice", acc.kl_per_slice},
+                                                             {"code_snr", snr},
+                                                             {"grad_ratio_ssim_l1", acc.grad_ssim / std::max(acc.grad_l1, 1e-30)}}}});
       if (acc.l1 < best) {
         best = acc.l1;
         flat = 0;
@@ -253,7 +294,7 @@ int run_training(const TrainRunOptions& o) {
         info.extra["best_validation"] = {{"l1", acc.l1}, {"ssim", acc.ssim}, {"site_accuracy", acc.site_accuracy}};
         compute_site_codes(*m, sampler, sites, info, tc.code_slices);
         save(best_path, false);
-      } else if (++flat % tc.patience == 0 && tc.lr_decay < 1.f) {
+      } else if (++flat % tc.patience == 0 && tc.lr_decay < 1.f && tc.lr_schedule == "plateau") {
         trainer.set_lr(trainer.lr() * tc.lr_decay);
       }
       info.extra["flat_validations"] = flat;

@@ -1,0 +1,43 @@
+// Monotone piecewise-linear intensity maps fitted between two voxel-aligned images of the same
+// anatomy: the detail-preserving output stage fits one between the decoder's rendering of a volume
+// under its own contrast code and under the target's, then applies it to the input's own voxels.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace im::io {
+
+struct IntensityMap {
+  // Knots: x strictly increasing, y non-decreasing. Between knots the map is linear; below the
+  // first it runs to (0, 0) (zero stays zero: background and removed regions stay empty), above the
+  // last it continues with the slope of its top part (`top_slope`).
+  std::vector<double> x, y;
+  double top_slope = 1;
+  double operator()(double v) const;
+  bool identity() const;  // no knots: the map leaves values as they are
+  nlohmann::json to_json() const;
+};
+
+struct IntensityMapOptions {
+  int bins = 64;                  // equal-count bins of the source values
+  // Fit on this fraction of the mask's voxels, those with the smallest gradient magnitude in the
+  // source image (tissue interiors; 1 = all): at edges two renderings can differ in sharpness as
+  // well as in contrast, and only the contrast is the map's to carry.
+  double flat_fraction = 0.5;
+  double top_fraction = 0.1;      // of the knots, used for the slope above the last knot
+  double max_top_slope = 2.0;     // that slope is clipped to [0, max_top_slope]
+};
+
+// The voxels of `mask` whose central-difference gradient magnitude in v is among the lowest
+// `fraction` of the mask's (all of them when fraction >= 1).
+std::vector<uint8_t> flat_voxels(const std::vector<float>& v, const int64_t dim[3], const std::vector<uint8_t>& mask, double fraction);
+
+// Fits y ~ map(x) over the voxels where mask is nonzero and x > 0: the mean of `to` in equal-count
+// bins of `from`, made non-decreasing by weighted isotonic regression (pool adjacent violators).
+// Throws io::Error when fewer than 2 * bins voxels qualify.
+IntensityMap fit_monotone_map(const std::vector<float>& from, const std::vector<float>& to, const std::vector<uint8_t>& mask,
+                              const IntensityMapOptions& options = {});
+
+}  // namespace im::io
