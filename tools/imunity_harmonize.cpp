@@ -84,7 +84,7 @@ struct Args {
   std::string mask, labels, mask_dir, labels_dir;
   bool auto_mask = false;
   std::string device = "auto", orientations = "axial", outside = "zero", save_code, shard;
-  bool restore_intensity = false, overwrite = false, quiet = false;
+  bool restore_intensity = false, overwrite = false, quiet = false, deterministic = false;
   int64_t batch_size = 0;
   int threads = 0, gzip_level = 1, io_threads = 0;
 };
@@ -118,6 +118,7 @@ int run(const Args& a) {
     }
   }
   if (a.threads > 0) set_num_threads(a.threads);
+  cuda::set_deterministic(a.deterministic);
   const Device dev = parse_device(a.device);
   const std::string device_desc = dev == Device::CUDA ? "cuda (" + cuda::device_description() + ")"
                                                       : "cpu (" + std::to_string(num_threads()) + " threads)";
@@ -221,7 +222,11 @@ int main(int argc, char** argv) {
   for (auto* m : masks)
     for (auto* n : masks)
       if (m != n) m->excludes(n);
-  app.add_option("--device", a.device, "cpu, cuda or auto (cuda when usable)")->default_val("auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--device", a.device, "cpu, cuda, cuda:N (the N-th GPU) or auto (cuda when usable)")->default_val("auto")
+      ->check([](const std::string& d) { return device_spelling_error(d); });
+  app.add_flag("--deterministic", a.deterministic,
+               "the same output bytes in every run on the same GPU (cuDNN algorithms chosen by heuristics, not by timing; "
+               "the CPU is always deterministic)");
   app.add_option("--orientations", a.orientations, "axial, or all (2.5D: axial, coronal, sagittal, median-fused)")
       ->default_val("axial")->check(CLI::IsMember({"axial", "all"}));
   app.add_option("--outside", a.outside, "voxels outside the mask: zero, or keep (the input on the output's scale)")
