@@ -118,41 +118,47 @@ std::map<Key, Choice> g_choices;   // per search key (bucketed batch, or exact i
 int64_t g_searches = 0;
 std::map<std::tuple<int64_t, int64_t, int64_t>, std::pair<cudnnTensorDescriptor_t, cudnnTensorDescriptor_t>> g_bias;
 
+// One search: the candidates' count, then heuristics (deterministic mode) or cudnnFind*.
+template <typename Perf, typename Count, typename Heuristic, typename Find>
+Choice search_with(const Key& key, Count count, Heuristic heuristic, Find find) {
+  int max = 0, got = 0;
+  IM_CUDNN_CHECK(count(&max));
+  std::vector<Perf> r(max);
+  if (key.deterministic)
+    IM_CUDNN_CHECK(heuristic(max, &got, r.data()));
+  else
+    IM_CUDNN_CHECK(find(max, &got, r.data()));
+  r.resize(got);
+  return pick(r, key);
+}
+
 // Runs the algorithm search for the plan's shape: cudnnFind* (times every algorithm on buffers it
 // allocates) or, in deterministic mode, cuDNN's heuristics (no timing).
 Choice search(const Plan& p, const Key& key) {
   ++g_searches;
   cudnnHandle_t h = cuda::cudnn();
-  int max = 0, got = 0;
-  const bool heur = key.deterministic;
-  if (key.dir == kForward) {
-    IM_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &max));
-    std::vector<cudnnConvolutionFwdAlgoPerf_t> r(max);
-    if (heur)
-      IM_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p.x, p.w, p.conv, p.y, max, &got, r.data()));
-    else
-      IM_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(h, p.x, p.w, p.conv, p.y, max, &got, r.data()));
-    r.resize(got);
-    return pick(r, key);
-  }
-  if (key.dir == kBackwardData) {
-    IM_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &max));
-    std::vector<cudnnConvolutionBwdDataAlgoPerf_t> r(max);
-    if (heur)
-      IM_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.y, p.conv, p.x, max, &got, r.data()));
-    else
-      IM_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(h, p.w, p.y, p.conv, p.x, max, &got, r.data()));
-    r.resize(got);
-    return pick(r, key);
-  }
-  IM_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &max));
-  std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> r(max);
-  if (heur)
-    IM_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x, p.y, p.conv, p.w, max, &got, r.data()));
-  else
-    IM_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(h, p.x, p.y, p.conv, p.w, max, &got, r.data()));
-  r.resize(got);
-  return pick(r, key);
+  if (key.dir == kForward)
+    return search_with<cudnnConvolutionFwdAlgoPerf_t>(
+        key, [&](int* m) { return cudnnGetConvolutionForwardAlgorithmMaxCount(h, m); },
+        [&](int m, int* g, cudnnConvolutionFwdAlgoPerf_t* r) { return cudnnGetConvolutionForwardAlgorithm_v7(h, p.x, p.w, p.conv, p.y, m, g, r); },
+        [&](int m, int* g, cudnnConvolutionFwdAlgoPerf_t* r) { return cudnnFindConvolutionForwardAlgorithm(h, p.x, p.w, p.conv, p.y, m, g, r); });
+  if (key.dir == kBackwardData)
+    return search_with<cudnnConvolutionBwdDataAlgoPerf_t>(
+        key, [&](int* m) { return cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, m); },
+        [&](int m, int* g, cudnnConvolutionBwdDataAlgoPerf_t* r) {
+          return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.y, p.conv, p.x, m, g, r);
+        },
+        [&](int m, int* g, cudnnConvolutionBwdDataAlgoPerf_t* r) {
+          return cudnnFindConvolutionBackwardDataAlgorithm(h, p.w, p.y, p.conv, p.x, m, g, r);
+        });
+  return search_with<cudnnConvolutionBwdFilterAlgoPerf_t>(
+      key, [&](int* m) { return cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, m); },
+      [&](int m, int* g, cudnnConvolutionBwdFilterAlgoPerf_t* r) {
+        return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x, p.y, p.conv, p.w, m, g, r);
+      },
+      [&](int m, int* g, cudnnConvolutionBwdFilterAlgoPerf_t* r) {
+        return cudnnFindConvolutionBackwardFilterAlgorithm(h, p.x, p.y, p.conv, p.w, m, g, r);
+      });
 }
 
 // Workspace of `algo` at the plan's exact shape; false when cuDNN does not support it there.
