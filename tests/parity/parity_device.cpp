@@ -37,12 +37,15 @@ TEST_CASE("parity: uploads are asynchronous and safe to reuse the source at once
 }
 
 TEST_CASE("parity: a failed cudaMalloc frees the cache and retries, and an impossible one is reported and recoverable") {
+  release_cached(Device::CUDA);  // earlier tests' blocks could serve the request below from the cache
   { Tensor warm = Tensor::empty({1 << 20}, Device::CUDA); }
   const AllocatorStats s0 = allocator_stats(Device::CUDA);
   CHECK(s0.bytes_cached > 0);
   fail_next_raw_allocations(Device::CUDA, 1);
   Tensor t = Tensor::full({3 << 20}, 2.f, Device::CUDA);
   CHECK(allocator_stats(Device::CUDA).cache_releases == s0.cache_releases + 1);
+  CHECK(allocator_stats(Device::CUDA).bytes_cached == 0);
+  fail_next_raw_allocations(Device::CUDA, 0);
   CHECK(sum(t).item() == Approx(2.f * (3 << 20)));
   // More than any GPU has: a real cudaMalloc failure, reported with sizes; the engine goes on.
   CHECK_THROWS_WITH(Tensor::empty({int64_t(1) << 40}, Device::CUDA), Catch::Contains("out of GPU memory"));
