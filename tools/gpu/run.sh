@@ -98,9 +98,18 @@ step() {
   return $rc
 }
 
-# amend TEXT: sets the notes of the last step; unfail REASON: turns its failure into a skip (a tool
-# the machine cannot run, not a fault of ours).
-amend() { local last=${rows[-1]}; rows[-1]="${last%|*}|$1"; }
+# amend TEXT: the notes of the last step become TEXT (added after the reason of a failure; a skip
+# keeps its reason); unfail REASON: turns its failure into a skip (a tool the machine cannot run,
+# not a fault of ours).
+amend() {
+  [ -n "$1" ] || return 0
+  local last=${rows[-1]}
+  case $last in
+    *"|skipped|"*) ;;
+    *"|FAILED|"*) rows[-1]="$last; $1" ;;
+    *) rows[-1]="${last%|*}|$1" ;;
+  esac
+}
 unfail() {
   local last=${rows[-1]} name=${rows[-1]%%|*}
   [[ $last == *"|FAILED|"* ]] && failures=$((failures - 1))
