@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
-#include <vector>
+#include <unordered_map>
 
 #include "engine/check.h"
 #include "engine/cuda_api.h"
@@ -24,19 +24,27 @@ size_t size_class(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+// A cached block up to this factor larger than the request is reused rather than allocating anew
+// (varying batch sizes then share blocks instead of filling the cache with near-duplicates).
+constexpr double kMaxReuseFactor = 1.5;
+
 struct Pool {
   std::mutex mu;
-  std::multimap<size_t, void*> free_blocks;  // size class -> block
+  std::multimap<size_t, void*> free_blocks;  // block size -> block
+  std::unordered_map<void*, size_t> live;    // block -> its size (may exceed the class asked for)
   AllocatorStats stats;
   Device dev;
+  int injected_failures = 0;
 
   explicit Pool(Device d) : dev(d) {}
 
-  void* raw(size_t bytes) {
-    ++stats.raw_allocs;
-    if (dev == Device::CUDA) return cuda::raw_malloc(bytes);
-    void* p = std::aligned_alloc(64, bytes);
-    IM_CHECK(p != nullptr, "out of host memory allocating " << bytes << " bytes");
+  void* try_raw(size_t bytes) {
+    if (injected_failures > 0) {
+      --injected_failures;
+      return nullptr;
+    }
+    void* p = dev == Device::CUDA ? cuda::raw_try_malloc(bytes) : std::aligned_alloc(64, bytes);
+    if (p) ++stats.raw_allocs;
     return p;
   }
   void raw_release(void* p) {
@@ -45,34 +53,52 @@ struct Pool {
     else
       std::free(p);
   }
-  void* get(size_t bytes) {
-    size_t c = size_class(bytes);
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = free_blocks.find(c);
-    void* p;
-    if (it != free_blocks.end()) {
-      p = it->second;
-      free_blocks.erase(it);
-      ++stats.cache_hits;
-      stats.bytes_cached -= c;
-    } else {
-      p = raw(c);
-    }
-    stats.bytes_in_use += c;
-    return p;
-  }
-  void put(void* p, size_t bytes) {
-    size_t c = size_class(bytes);
-    std::lock_guard<std::mutex> lock(mu);
-    free_blocks.emplace(c, p);
-    stats.bytes_in_use -= c;
-    stats.bytes_cached += c;
-  }
-  void release() {
-    std::lock_guard<std::mutex> lock(mu);
+  void release_locked() {
+    if (dev == Device::CUDA && !free_blocks.empty()) cuda::synchronize();  // queued work may still use them
     for (auto& kv : free_blocks) raw_release(kv.second);
     free_blocks.clear();
     stats.bytes_cached = 0;
+  }
+  void* get(size_t bytes) {
+    const size_t c = size_class(bytes);
+    std::lock_guard<std::mutex> lock(mu);
+    void* p = nullptr;
+    size_t size = c;
+    auto it = free_blocks.lower_bound(c);
+    if (it != free_blocks.end() && static_cast<double>(it->first) <= kMaxReuseFactor * static_cast<double>(c)) {
+      size = it->first;
+      p = it->second;
+      free_blocks.erase(it);
+      ++stats.cache_hits;
+      stats.bytes_cached -= size;
+    } else {
+      p = try_raw(c);
+      if (!p) {  // give the cache back and try once more
+        const size_t freed = stats.bytes_cached;
+        release_locked();
+        ++stats.cache_releases;
+        p = try_raw(c);
+        IM_CHECK(p, "out of " << (dev == Device::CUDA ? "GPU" : "host") << " memory allocating " << c << " bytes, also after freeing "
+                              << freed << " cached bytes (" << stats.bytes_in_use << " bytes held by live tensors)");
+      }
+    }
+    live.emplace(p, size);
+    stats.bytes_in_use += size;
+    return p;
+  }
+  void put(void* p) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = live.find(p);
+    IM_CHECK(it != live.end(), "deallocate of a block this allocator did not hand out");
+    const size_t size = it->second;
+    live.erase(it);
+    free_blocks.emplace(size, p);
+    stats.bytes_in_use -= size;
+    stats.bytes_cached += size;
+  }
+  void release() {
+    std::lock_guard<std::mutex> lock(mu);
+    release_locked();
   }
 };
 
@@ -87,8 +113,8 @@ Pool& pool(Device dev) {
 }  // namespace
 
 void* allocate(size_t bytes, Device dev) { return pool(dev).get(bytes); }
-void deallocate(void* p, size_t bytes, Device dev) {
-  if (p) pool(dev).put(p, bytes);
+void deallocate(void* p, size_t, Device dev) {
+  if (p) pool(dev).put(p);
 }
 AllocatorStats allocator_stats(Device dev) {
   Pool& p = pool(dev);
@@ -96,5 +122,10 @@ AllocatorStats allocator_stats(Device dev) {
   return p.stats;
 }
 void release_cached(Device dev) { pool(dev).release(); }
+void fail_next_raw_allocations(Device dev, int n) {
+  Pool& p = pool(dev);
+  std::lock_guard<std::mutex> lock(p.mu);
+  p.injected_failures = n;
+}
 
 }  // namespace im

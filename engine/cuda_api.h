@@ -6,11 +6,23 @@
 
 namespace im::cuda {
 
-// Probe for a device; on failure returns false and sets *reason. Never throws.
+// Probes the device chosen by set_device (0 by default): the driver, a small allocation, and the
+// stream, cuBLAS and cuDNN handles, so a library that fails to load or initialize is reported
+// here rather than as an exception in the first op. On failure returns false and sets *reason.
+// Never throws.
 bool probe(std::string* reason);
+// Number of CUDA devices (0 when the driver or runtime is not usable). Never throws.
+int device_count();
+// Selects the device the engine uses (`--device cuda:N`); every host thread that later runs CUDA
+// work binds to it. Throws when the index is out of range or the engine already runs on another.
+void set_device(int index);
+// Raw device memory. raw_malloc throws when cudaMalloc fails; raw_try_malloc returns nullptr when
+// the device is out of memory (the caching allocator then frees its cache and tries once more).
 void* raw_malloc(size_t bytes);
+void* raw_try_malloc(size_t bytes);
 void raw_free(void* p);
-// Copies on the engine's stream; copies to the host wait for the stream.
+// Copies on the engine's stream. Host-to-device copies go through pinned staging buffers and do
+// not wait for the stream (the source may be freed at once); copies to the host wait for it.
 void copy_h2d(void* dst, const void* src, size_t bytes);
 void copy_d2h(void* dst, const void* src, size_t bytes);
 void copy_d2d(void* dst, const void* src, size_t bytes);
@@ -19,6 +31,15 @@ void synchronize();
 // TF32 tensor-core math for cuBLAS and cuDNN (off by default; the parity tests keep it off).
 void set_tf32(bool on);
 bool tf32();
+// Deterministic mode (`--deterministic`): cuDNN algorithms are chosen by cuDNN's heuristics among
+// its deterministic ones (never by timing, which differs between processes), per exact shape, and
+// TF32 is off; the same inputs then give the same bytes in every process on the same GPU.
+void set_deterministic(bool on);
+bool deterministic();
+// IMUNITY_CUDA_SYNC=1 in the environment: synchronize and check after every kernel launch and
+// library call, so an error names the launch that caused it (slow; for debugging).
+bool sync_after_launch();
+// "NVIDIA H100 80GB HBM3 (cuda:0, sm_90, 81559 MiB)".
 std::string device_description();
 
 }  // namespace im::cuda

@@ -1,5 +1,6 @@
-// For .cu files only: checked-call macros naming the call, file and line, and the engine's one
-// stream, cuBLAS and cuDNN handles and shared workspace.
+// For .cu files only: checked-call macros naming the call, file and line, the after-launch check
+// (synchronizing under IMUNITY_CUDA_SYNC=1), and the engine's one stream, cuBLAS and cuDNN handles
+// and shared workspace.
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -11,6 +12,9 @@
 namespace im::cuda {
 
 [[noreturn]] void fail(const char* library, const char* error, const char* call, const char* file, int line);
+// After a kernel launch or library call: the launch error, and under IMUNITY_CUDA_SYNC=1 the
+// error of the work itself (the stream is synchronized), both reported at this file and line.
+void check_launch(const char* file, int line);
 
 cudaStream_t stream();
 cublasHandle_t cublas();
@@ -49,5 +53,5 @@ inline unsigned grid_for(int64_t n, int threads = 256) {
       ::im::cuda::fail("cuDNN", cudnnGetErrorString(im_st_), #call, __FILE__, __LINE__);     \
   } while (0)
 
-// After a kernel launch: reports launch-configuration errors at the launch site.
-#define IM_CUDA_LAUNCH_CHECK() IM_CUDA_CHECK(cudaGetLastError())
+// After a kernel launch (or a cuDNN/cuBLAS call): errors are reported at this site.
+#define IM_CUDA_LAUNCH_CHECK() ::im::cuda::check_launch(__FILE__, __LINE__)

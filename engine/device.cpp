@@ -41,14 +41,33 @@ Device default_device() {
   return Device::CPU;
 }
 
+namespace {
+// N of "cuda:N", or -1 when name is not of that form.
+int cuda_index(const std::string& name) {
+  const std::string prefix = "cuda:";
+  if (name.compare(0, prefix.size(), prefix) != 0 || name.size() == prefix.size() || name.size() > prefix.size() + 4) return -1;
+  int n = 0;
+  for (size_t i = prefix.size(); i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return -1;
+    n = n * 10 + (name[i] - '0');
+  }
+  return n;
+}
+}  // namespace
+
+std::string device_spelling_error(const std::string& name) {
+  if (name == "cpu" || name == "auto" || name == "cuda" || name == "gpu" || cuda_index(name) >= 0) return "";
+  return "unknown device '" + name + "' (expected cpu, cuda, cuda:N or auto)";
+}
+
 Device parse_device(const std::string& name) {
   if (name == "cpu") return Device::CPU;
   if (name == "auto") return default_device();
-  if (name == "cuda" || name == "gpu") {
-    IM_CHECK(cuda_available(), "--device cuda was asked for, but " << cuda_unavailable_reason());
-    return Device::CUDA;
-  }
-  IM_CHECK(false, "unknown device '" << name << "' (expected cpu, cuda or auto)");
+  const std::string err = device_spelling_error(name);
+  IM_CHECK(err.empty(), err);
+  if (const int index = cuda_index(name); index >= 0) cuda::set_device(index);
+  IM_CHECK(cuda_available(), "--device " << name << " was asked for, but " << cuda_unavailable_reason());
+  return Device::CUDA;
 }
 
 void set_num_threads(int n) {

@@ -8,8 +8,11 @@ namespace im {
 enum class Device : uint8_t { CPU = 0, CUDA = 1 };
 
 const char* device_name(Device d);
-// "cpu", "cuda" or "auto" (CUDA when usable, else CPU).
+// "cpu", "cuda", "cuda:N" (the N-th GPU; "cuda" is cuda:0) or "auto" (CUDA when usable, else CPU).
+// cuda:N selects that GPU for the whole process, before any GPU work.
 Device parse_device(const std::string& name);
+// "" when parse_device would accept the spelling of name, else why not (for command-line checks).
+std::string device_spelling_error(const std::string& name);
 
 // True when this build has the CUDA backend and a device with a working driver is present.
 // Never throws and never aborts; the first call probes, later calls return the cached answer.

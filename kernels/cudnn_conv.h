@@ -1,7 +1,9 @@
 // cuDNN convolutions in the geometry of kernels/im2col.h (big side x [n, c, h, w], small side
-// y [n, o, ho, wo], weights [o, c, k, k]): out = op(...) + beta * out. The descriptors and the
-// algorithm are chosen once per (geometry, direction, TF32 switch) by cudnnFind* on the first call
-// and cached; every call then runs on the engine's stream with the shared workspace.
+// y [n, o, ho, wo], weights [o, c, k, k]): out = op(...) + beta * out. Descriptors are made once
+// per exact shape; the algorithm is searched (cudnnFind*) once per batch-size bucket (the next power
+// of two) and direction and TF32 switch, and reused for the other batch sizes of the bucket; in
+// deterministic mode cuDNN's heuristics choose per exact shape, without timing. Every call runs on
+// the engine's stream with the shared workspace.
 // Plain C++ interface (callable from .cpp); implemented in cudnn_conv.cu.
 #pragma once
 #include <cstdint>
@@ -21,7 +23,8 @@ void cudnn_add_channel_bias(float* t, const float* b, int64_t n, int64_t c, int6
 // db [c] += sum of t [n, c, hw] over n and hw.
 void cudnn_channel_sum_add(float* db, const float* t, int64_t n, int64_t c, int64_t hw);
 
-// Number of cached (geometry, direction) plans, for tests and benchmarks.
+// Number of cached (exact shape, direction) plans, and of algorithm searches run, for tests.
 int64_t cudnn_conv_plan_count();
+int64_t cudnn_conv_search_count();
 
 }  // namespace im

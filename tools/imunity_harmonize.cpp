@@ -97,7 +97,7 @@ struct Args {
   std::string mask, labels, mask_dir, labels_dir;
   bool auto_mask = false;
   std::string device = "auto", orientations = "axial", outside = "zero", save_code, shard, output = "detail";
-  bool restore_intensity = false, overwrite = false, quiet = false, no_denoise = false;
+  bool restore_intensity = false, overwrite = false, quiet = false, no_denoise = false, deterministic = false;
   int64_t batch_size = 0;
   int threads = 0, gzip_level = 1, io_threads = 0;
   io::IntensityMapOptions map;
@@ -133,6 +133,7 @@ int run(const Args& a) {
     }
   }
   if (a.threads > 0) set_num_threads(a.threads);
+  cuda::set_deterministic(a.deterministic);
   const Device dev = parse_device(a.device);
   const std::string device_desc = dev == Device::CUDA ? "cuda (" + cuda::device_description() + ")"
                                                       : "cpu (" + std::to_string(num_threads()) + " threads)";
@@ -241,7 +242,11 @@ int main(int argc, char** argv) {
   for (auto* m : masks)
     for (auto* n : masks)
       if (m != n) m->excludes(n);
-  app.add_option("--device", a.device, "cpu, cuda or auto (cuda when usable)")->default_val("auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--device", a.device, "cpu, cuda, cuda:N (the N-th GPU) or auto (cuda when usable)")->default_val("auto")
+      ->check([](const std::string& d) { return device_spelling_error(d); });
+  app.add_flag("--deterministic", a.deterministic,
+               "the same output bytes in every run on the same GPU (cuDNN algorithms chosen by heuristics, not by timing; "
+               "the CPU is always deterministic)");
   app.add_option("--orientations", a.orientations, "axial, or all (2.5D: axial, coronal, sagittal, median-fused)")
       ->default_val("axial")->check(CLI::IsMember({"axial", "all"}));
   app.add_option("--output", a.output, "detail (the input's voxels through the network's contrast map) or decoder (the paper's output)")

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps, "Training steps (each: discriminator, site-head and generator updates)");
   app.add_option("--batch", batch, "Slice pairs per step (default 16)");
   app.add_option("--lr", lr, "Adam learning rate (paper 1e-4)");
-  app.add_option("--device", device_name, "cpu, cuda or auto (default: cuda when a GPU is usable)");
+  app.add_option("--device", device_name, "cpu, cuda, cuda:N (the N-th GPU) or auto (default: cuda when a GPU is usable)");
   app.add_option("--threads", threads, "CPU threads (default: all cores)");
   auto* seed_opt = app.add_option("--seed", seed, "Seed of everything random (initialization, sampling, noise)");
   app.add_option("--set", overrides, "Override any config field: model.<field>=V or train.<field>=V (repeatable)");

@@ -52,6 +52,35 @@ TEST_CASE("tensor: the caching allocator reuses freed blocks") {
   CHECK(after.cache_hits - before.cache_hits >= 19);
 }
 
+TEST_CASE("tensor: a slightly larger cached block is reused, and a failed allocation frees the cache and retries once") {
+  release_cached(Device::CPU);  // nothing cached but what this test puts there
+  {
+    Tensor big = Tensor::empty({300000});  // 1.2 MB: its class is within 1.5x of the next request's
+    (void)big;
+  }
+  AllocatorStats s0 = allocator_stats(Device::CPU);
+  {
+    Tensor smaller = Tensor::empty({250000});
+    CHECK(allocator_stats(Device::CPU).raw_allocs == s0.raw_allocs);
+    (void)smaller;
+  }
+  // A size nothing cached fits: the system allocation "fails" once, the cache is given back and the
+  // second try succeeds.
+  fail_next_raw_allocations(Device::CPU, 1);
+  {
+    Tensor t = Tensor::empty({5000000});
+    t.fill_(1.f);
+    const AllocatorStats s1 = allocator_stats(Device::CPU);
+    CHECK(s1.cache_releases == s0.cache_releases + 1);
+    CHECK(s1.bytes_cached == 0);
+  }
+  // Failing twice is reported, naming the device and the sizes.
+  fail_next_raw_allocations(Device::CPU, 2);
+  CHECK_THROWS_WITH(Tensor::empty({7000000}), Catch::Contains("out of host memory allocating") && Catch::Contains("after freeing"));
+  fail_next_raw_allocations(Device::CPU, 0);
+  CHECK_NOTHROW(Tensor::empty({7000000}));
+}
+
 TEST_CASE("tensor: a CPU-only machine refuses CUDA tensors with a clear error, never a crash") {
   if (cuda_available()) {
     WARN("SKIPPED: this machine has a GPU; the refusal path is only reachable without one");

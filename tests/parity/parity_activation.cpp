@@ -21,5 +21,5 @@ TEST_CASE("parity: Philox draws agree between CPU and GPU") {
   CHECK(uc == ug);
   std::vector<float> nc = rand_normal({4099}, a, Device::CPU).to_vector();
   std::vector<float> ng = rand_normal({4099}, b, Device::CUDA).to_vector();
-  CHECK(test::rel_error(ng, nc) < 1e-6);
+  test::check_close(ng, nc, 1e-6, "rand_normal");
 }

@@ -100,9 +100,9 @@ TEST_CASE("parity: backward kernels accumulate into existing gradients (cuDNN be
     conv_bias_backward_cpu(dbc.data(), dy.data(), s.n, s.c_out, hw);
     conv_bias_backward_cuda(dbg.data(), dyg.data(), s.n, s.c_out, hw);
     INFO((t ? "conv_transpose2d" : "conv2d"));
-    CHECK(test::rel_error(dxg.to_vector(), dxc.to_vector()) < 1e-4);
-    CHECK(test::rel_error(dwg.to_vector(), dwc.to_vector()) < 1e-4);
-    CHECK(test::rel_error(dbg.to_vector(), dbc.to_vector()) < 1e-4);
+    test::check_close(dxg.to_vector(), dxc.to_vector(), 1e-4, "input gradient");
+    test::check_close(dwg.to_vector(), dwc.to_vector(), 1e-4, "weight gradient");
+    test::check_close(dbg.to_vector(), dbc.to_vector(), 1e-4, "bias gradient");
     // The starting values weigh enough that a kernel overwriting instead of adding would fail above.
     CHECK(test::rel_error(dxc.to_vector(), dx0.to_vector()) > 1e-3);
   }
@@ -141,6 +141,35 @@ TEST_CASE("parity: cuDNN plans are found once per shape and direction, TF32 incl
   cuda::set_tf32(false);
   Tensor y = run();
   CHECK(cudnn_conv_plan_count() == plans + 3);
-  CHECK(test::rel_error(yt.to_vector(), y.to_vector()) < 1e-2);
+  test::check_close(yt.to_vector(), y.to_vector(), 1e-2, "TF32 forward");
+}
+
+TEST_CASE("parity: batch sizes of one bucket reuse one algorithm search, and deterministic mode repeats bytes") {
+  Tensor w = test::random_tensor({8, 8, 3, 3}, 2, -0.2f, 0.2f).to(Device::CUDA).set_requires_grad(true);
+  auto run = [&](int64_t n) {
+    Tensor x = test::random_tensor({n, 8, 12, 20}, 3).to(Device::CUDA).set_requires_grad(true);
+    Tensor y = conv2d(x, w, Tensor(), 1);
+    autograd::backward(y, Tensor::full(y.shape(), 1.f, Device::CUDA));
+    return y.to_vector();
+  };
+  run(5);  // bucket 8: 5..8
+  const int64_t plans = cudnn_conv_plan_count(), searches = cudnn_conv_search_count();
+  for (int64_t n : {6, 7, 8}) run(n);
+  CHECK(cudnn_conv_plan_count() == plans + 9);        // descriptors per exact shape and direction
+  CHECK(cudnn_conv_search_count() == searches);       // no new search: cuDNN supports the bucket's choice
+  run(9);                                             // bucket 16
+  CHECK(cudnn_conv_search_count() == searches + 3);
+
+  // Deterministic mode: heuristics per exact shape (no timing), the same bytes on every run, and
+  // the result agrees with the CPU.
+  cuda::set_deterministic(true);
+  const int64_t before = cudnn_conv_search_count();
+  const std::vector<float> a = run(6), b = run(6);
+  CHECK(cudnn_conv_search_count() == before + 3);
+  CHECK(a == b);
+  cuda::set_deterministic(false);
+  Tensor xc = test::random_tensor({6, 8, 12, 20}, 3);
+  test::check_close(a, conv2d(xc, w.detach().to(Device::CPU), Tensor(), 1).to_vector(), 1e-4, "deterministic conv2d");
+  w.drop_grad();
 }
 #endif

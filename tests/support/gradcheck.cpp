@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -31,6 +32,36 @@ double rel_error(const std::vector<float>& a, const std::vector<float>& b) {
     den += static_cast<double>(b[i]) * b[i];
   }
   return std::sqrt(num) / std::max(std::sqrt(den), 1e-30);
+}
+
+ElementError worst_element(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double ss = 0;
+  for (float v : b) ss += static_cast<double>(v) * v;
+  const double rms = b.empty() ? 0 : std::sqrt(ss / static_cast<double>(b.size()));
+  ElementError w;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double d = std::fabs(static_cast<double>(a[i]) - b[i]);
+    const double e = d / std::max(std::max(std::fabs(static_cast<double>(b[i])), rms), 1e-30);
+    if (!(e <= w.error)) {  // NaN counts as the worst
+      w.error = std::isnan(e) ? INFINITY : e;
+      w.index = i;
+      w.got = a[i];
+      w.want = b[i];
+    }
+    if (std::isinf(w.error)) break;
+  }
+  return w;
+}
+
+void check_close(const std::vector<float>& a, const std::vector<float>& b, double tol, const std::string& what,
+                 double elem_factor) {
+  const double norm = rel_error(a, b);
+  const ElementError w = worst_element(a, b);
+  INFO(what << ": rel error " << norm << " (bound " << tol << "), worst element " << w.index << ": " << w.got << " vs "
+            << w.want << ", error " << w.error << " (bound " << elem_factor * tol << ")");
+  CHECK(norm < tol);
+  CHECK(w.error < elem_factor * tol);
 }
 
 namespace {
@@ -97,7 +128,7 @@ void check_gradients(const OpFn& f, const std::vector<Tensor>& inputs, const Gra
     if (t.defined() && t.requires_grad()) t.drop_grad();
 }
 
-void check_parity(const OpFn& f, const std::vector<Tensor>& cpu_inputs, double tol, const std::string& what) {
+void check_parity(const OpFn& f, const std::vector<Tensor>& cpu_inputs, double tol, const std::string& what, double elem_factor) {
   std::vector<Tensor> gpu_inputs;
   for (const Tensor& t : cpu_inputs) {
     if (!t.defined()) {
@@ -115,9 +146,7 @@ void check_parity(const OpFn& f, const std::vector<Tensor>& cpu_inputs, double t
   REQUIRE(yc.shape() == yg.shape());
   REQUIRE(yg.device() == Device::CUDA);
   std::string label = what.empty() ? std::string("op") : what;
-  double out_err = rel_error(yg.to_vector(), yc.to_vector());
-  INFO(label << ": forward rel error " << out_err);
-  CHECK(out_err < tol);
+  check_close(yg.to_vector(), yc.to_vector(), tol, label + ", forward", elem_factor);
   if (!yc.requires_grad()) {
     autograd::clear_tape();
     return;
@@ -127,9 +156,8 @@ void check_parity(const OpFn& f, const std::vector<Tensor>& cpu_inputs, double t
   autograd::backward(yg, w.to(Device::CUDA));
   for (size_t k = 0; k < cpu_inputs.size(); ++k) {
     if (!cpu_inputs[k].defined() || !cpu_inputs[k].requires_grad()) continue;
-    double e = rel_error(gpu_inputs[k].grad().to_vector(), cpu_inputs[k].grad().to_vector());
-    INFO(label << ": gradient of input " << k << " rel error " << e);
-    CHECK(e < tol);
+    check_close(gpu_inputs[k].grad().to_vector(), cpu_inputs[k].grad().to_vector(), tol,
+                label + ", gradient of input " + std::to_string(k), elem_factor);
     cpu_inputs[k].drop_grad();
   }
 }

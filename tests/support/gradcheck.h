@@ -32,8 +32,24 @@ Tensor random_mask(const Shape& shape, uint64_t seed, float p_one);
 // ||a - b|| / max(||b||, 1e-30), in double.
 double rel_error(const std::vector<float>& a, const std::vector<float>& b);
 
+// The element of a farthest from b, relative to max(|b_i|, rms(b)) (so that elements near zero are
+// measured on the tensor's scale); a NaN in a is infinitely far.
+struct ElementError {
+  double error = 0;
+  size_t index = 0;
+  float got = 0, want = 0;
+};
+ElementError worst_element(const std::vector<float>& a, const std::vector<float>& b);
+// Fails the current test unless a agrees with b in norm, rel_error < tol, and per element,
+// worst_element < elem_factor * tol; the message names the worst element.
+void check_close(const std::vector<float>& a, const std::vector<float>& b, double tol, const std::string& what,
+                 double elem_factor = 20);
+
 // Runs f on CPU inputs and on CUDA copies of them, with a backward seeded by the same random
-// weights, and requires the outputs and every input gradient to agree to ||a-b||/||b|| < tol.
-void check_parity(const OpFn& f, const std::vector<Tensor>& cpu_inputs, double tol = 1e-4, const std::string& what = "");
+// weights, and requires the outputs and every input gradient to agree in norm, ||a-b||/||b|| < tol,
+// and per element, worst_element < elem_factor * tol (an error confined to a few elements hardly
+// moves the norm).
+void check_parity(const OpFn& f, const std::vector<Tensor>& cpu_inputs, double tol = 1e-4, const std::string& what = "",
+                  double elem_factor = 20);
 
 }  // namespace im::test

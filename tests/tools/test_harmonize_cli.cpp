@@ -26,14 +26,16 @@ bool tool_built() {
   return false;
 }
 
-// The tool with a tiny 80 x 80, 4 mm model made in `dir`, on 2 threads, without a progress bar.
+// The tool with a tiny 80 x 80, 4 mm model made in `dir`, on 2 threads, without a progress bar,
+// deterministic (these tests compare output bytes across runs; on a GPU cuDNN would otherwise
+// choose algorithms by timing, per process).
 struct Cli {
   std::string dir, model;
   explicit Cli(const std::string& name, int size = 80) : dir(test::scratch_dir(name)) {
     model = test::make_checkpoint(dir, "model.safetensors", test::tiny_model_config(size, size), 4.0);
   }
   test::CommandResult run(const std::string& args, const std::string& env = "") const {
-    return test::run_command(env + " " + test::harmonize_tool() + " --model " + model + " --threads 2 --quiet " + args);
+    return test::run_command(env + " " + test::harmonize_tool() + " --model " + model + " --threads 2 --quiet --deterministic " + args);
   }
   std::string synthetic(const std::string& name, const io::Dims& d = {40, 44, 36}) const {
     return test::write_synthetic(dir, name, d, test::diagonal_affine(-3, 3, 3, 60, -66, -54));
@@ -147,6 +149,9 @@ TEST_CASE("harmonize cli: bad inputs in a batch are reported and skipped, the ot
   CHECK(cli.run("--in " + good + " --out-dir " + cli.dir + "/o2").exit_code == 2);  // no target
   CHECK(cli.run("--in " + good + " --out-dir " + cli.dir + "/o2 --target-site site_a --target-code x.json").exit_code == 2);
   CHECK(cli.run("--in " + good + " --target-site site_a").exit_code == 2);  // no --out-dir
+  const auto bad_device = cli.run("--in " + good + " --out-dir " + cli.dir + "/o2 --target-site site_a --device cuda:x");
+  CHECK(bad_device.exit_code == 2);
+  CHECK_THAT(bad_device.output, Catch::Contains("expected cpu, cuda, cuda:N or auto"));
   const auto bad_model = test::run_command(test::harmonize_tool() + " --model " + bad + " --in " + good + " --out-dir " + cli.dir +
                                            "/o2 --target-site site_a");
   CHECK(bad_model.exit_code == 2);

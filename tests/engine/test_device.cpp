@@ -1,0 +1,38 @@
+// Device spellings (cpu, cuda, cuda:N, auto), the messages when the GPU asked for is missing, and
+// the deterministic switch; the CUDA side of each is in tests/parity/parity_device.cpp.
+#include <catch2/catch.hpp>
+
+#include "engine/check.h"
+#include "engine/cuda_api.h"
+#include "engine/device.h"
+
+using namespace im;
+
+TEST_CASE("device: spellings the command lines accept") {
+  for (const char* ok : {"cpu", "cuda", "gpu", "auto", "cuda:0", "cuda:3", "cuda:12"}) CHECK(device_spelling_error(ok).empty());
+  for (const char* bad : {"", "CUDA", "cuda:", "cuda:x", "cuda:-1", "cuda:1a", "cuda:99999", "tpu", "cuda0"}) {
+    INFO(bad);
+    CHECK_THAT(device_spelling_error(bad), Catch::Contains("expected cpu, cuda, cuda:N or auto"));
+    CHECK_THROWS_WITH(parse_device(bad), Catch::Contains("unknown device"));
+  }
+  CHECK(parse_device("cpu") == Device::CPU);
+}
+
+TEST_CASE("device: a GPU that is not there is refused with the reason") {
+  if (cuda::device_count() > 0) {
+    WARN("skipped: this machine has a GPU (tests/parity/parity_device.cpp covers it)");
+    return;
+  }
+  CHECK(parse_device("auto") == Device::CPU);
+  CHECK_THROWS_WITH(parse_device("cuda"), Catch::Contains("--device cuda was asked for, but"));
+  // cuda:1 names the index it could not find (or, in a CPU-only build, that there is no backend).
+  CHECK_THROWS_WITH(parse_device("cuda:1"), Catch::Contains("cuda:1") || Catch::Contains("no CUDA backend"));
+}
+
+TEST_CASE("device: the deterministic switch is recorded") {
+  CHECK_FALSE(cuda::deterministic());
+  cuda::set_deterministic(true);
+  CHECK(cuda::deterministic());
+  cuda::set_deterministic(false);
+  CHECK_FALSE(cuda::deterministic());
+}
