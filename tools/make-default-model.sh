@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Rebuilds the shipped default model (model/weights/imunity-default-2mm.safetensors) from the shared
-# data: the real IXI-HH site, the clinical MS volumes as a second real site, and three virtual sites
-# made by imunity-simulate from IXI anatomy. The first 20 IXI subjects (sorted by name) are held out
-# of training entirely: the reproducibility run (tools/repro.sh) evaluates on them.
+# data: the real IXI-HH site and three virtual sites made by imunity-simulate from IXI anatomy, all
+# brain-only (the IXI label maps; the masks imunity-simulate writes), as the paper trains. The first
+# 20 IXI subjects (sorted by name) are held out of training entirely: the reproducibility run
+# (tools/repro.sh) evaluates on them. The clinical MS scans are not a training site: they stay
+# unseen scanners for tools/demo.sh.
 #   tools/make-default-model.sh [WORK_DIR]        (default build/default-model; needs tools/build.sh first)
-# Environment: IMUNITY_DATA (default ../shared/data), STEPS (default 6000), THREADS.
+# Environment: IMUNITY_DATA (default ../shared/data), STEPS (default: the config's), THREADS,
+# RESUME=1 (continue WORK_DIR/run; keep STEPS as it was, the cosine schedule is laid over it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${IMUNITY_DATA:-../shared/data}
 work=${1:-build/default-model}
-steps=${STEPS:-6000}
 bin=build/tools
 mkdir -p "$work"
 mapfile -t ixi < <(ls "$data"/ixi_hh_2mm/t1/*.nii.gz | sort)
@@ -27,19 +29,22 @@ for site in low_contrast high_contrast_15t thick_slices; do
   fi
   i=$((i + 1))
 done
-# Whole-head training: no mask column, so every volume gets the automatic head mask, as the unseen
-# whole-head scanners will at inference.
+# Brain-only training: IXI volumes with their label maps, virtual-site volumes with their masks.
 manifest="$work/train.tsv"
 {
-  printf 'path\tsite\n'
-  for f in "${train[@]}"; do printf '%s\tixi_hh\n' "$(realpath "$f")"; done
-  for f in "$data"/clinical_t1/*.nii.gz; do printf '%s\tclinical_ms\n' "$(realpath "$f")"; done
+  printf 'path\tsite\tmask\tlabels\n'
+  for f in "${train[@]}"; do
+    s=$(basename "$f" .nii.gz)
+    printf '%s\tixi_hh\t\t%s\n' "$(realpath "$f")" "$(realpath "$data/ixi_hh_2mm/labels/${s}_DLMUSE.nii.gz")"
+  done
   for site in low_contrast high_contrast_15t thick_slices; do
-    for f in "$work"/sim/$site/*_T1.nii.gz; do printf '%s\t%s\n' "$(realpath "$f")" "$site"; done
+    for f in "$work"/sim/$site/*_T1.nii.gz; do
+      printf '%s\t%s\t%s\t\n' "$(realpath "$f")" "$site" "$(realpath "${f%.nii.gz}_mask.nii.gz")"
+    done
   done
 } > "$manifest"
 echo "make-default-model: $(($(wc -l < "$manifest") - 1)) volumes in $manifest"
 "$bin"/imunity-train --manifest "$manifest" --out "$work/run" --config docs/default-model.json \
-  --steps "$steps" ${THREADS:+--threads $THREADS} ${RESUME:+--resume}
+  ${STEPS:+--steps $STEPS} ${THREADS:+--threads $THREADS} ${RESUME:+--resume}
 cp "$work/run/model.safetensors" model/weights/imunity-default-2mm.safetensors
 echo "make-default-model: model/weights/imunity-default-2mm.safetensors updated"
