@@ -3,15 +3,22 @@
 #include <fstream>
 #include <string>
 
+#include "kernels/cpu_dispatch.h"
+
 namespace im::bench {
 
-// The CPU's model name from /proc/cpuinfo ("unknown CPU" elsewhere).
+// The CPU's model name from /proc/cpuinfo ("unknown CPU" elsewhere), the CPU kernel path in use
+// (kernels/cpu_dispatch.h) and the instruction set the rest was built for (IMUNITY_HOST_ARCH, from
+// the build), e.g. "AMD EPYC, avx512 kernels, host code x86-64-v2".
 inline std::string cpu_model() {
   std::ifstream f("/proc/cpuinfo");
-  std::string line;
+  std::string line, model = "unknown CPU";
   while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  return model + ", " + cpu_path_name(cpu_path()) + " kernels, host code " + IMUNITY_HOST_ARCH;
 }
 
 }  // namespace im::bench

@@ -1,6 +1,7 @@
-// Packed GEMM with a 6 x 16 register tile (BLIS-style loops: n in kGemmNc columns, k in kGemmKc
-// blocks, B packed per block, A packed by the caller). On one core of the 2-core AVX2 EPYC we
-// develop on it runs the convolutions' shapes at 65-80 GFLOP/s, against 50-57 for Eigen's GEMM.
+// Packed GEMM (BLIS-style loops: n in kGemmNc columns, k in kGemmKc blocks, B packed per block, A
+// packed by the caller) around a register-tile micro-kernel picked at run time (kernels/cpu_dispatch.h):
+// generic C++, AVX2+FMA 6 x 16, or AVX-512 12 x 16. On one core of the 2-core AVX2 EPYC we developed
+// on, the AVX2 kernel ran the convolutions' shapes at 65-80 GFLOP/s, against 50-57 for Eigen's GEMM.
 #include "kernels/gemm_cpu.h"
 
 #include <algorithm>
@@ -8,9 +9,9 @@
 #include <cstring>
 #include <memory>
 
-#if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
-#endif
+
+#include "kernels/cpu_dispatch.h"
 
 namespace im {
 
@@ -18,6 +19,7 @@ namespace {
 constexpr int64_t kMr = 6, kNr = kGemmPanel;  // register tile
 constexpr int64_t kKc = kGemmKc;      // depth block: a 6 x kc A panel + a kc x 16 B panel stay in L1
 constexpr int64_t kMc = 96;           // rows of A swept per B panel (A block in L2)
+static_assert(kMc % (2 * kMr) == 0, "a block of A rows splits into whole 12-row AVX-512 tiles");
 constexpr int64_t kNc = kGemmNc;      // columns of B packed at once (B block in L2)
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
@@ -70,9 +72,29 @@ inline void write_tile(const float* tile, float* c, int64_t ldc, bool acc, int64
   }
 }
 
-#if defined(__AVX2__) && defined(__FMA__)
-// Twelve named accumulators: an array here is not kept in registers by GCC.
-void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc, int64_t mr, int64_t nr) {
+// The generic kernel: portable C++ left to the auto-vectorizer (SSE at the x86-64-v2 baseline),
+// one multiply and one add per term unless the baseline has FMA.
+void micro_generic(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc, int64_t mr, int64_t nr) {
+  float tile[kMr * kNr] = {};
+  for (int64_t p = 0; p < kc; ++p, a += kMr, b += kNr)
+    for (int64_t i = 0; i < kMr; ++i)
+      for (int64_t j = 0; j < kNr; ++j) tile[i * kNr + j] += a[i] * b[j];
+  write_tile(tile, c, ldc, acc, mr, nr);
+}
+
+// C row (16 floats) (+)= lo | hi.
+IM_TARGET_AVX2 IM_ALWAYS_INLINE void put_row_avx2(float* ci, __m256 lo, __m256 hi, bool acc) {
+  if (acc) {
+    lo = _mm256_add_ps(_mm256_loadu_ps(ci), lo);
+    hi = _mm256_add_ps(_mm256_loadu_ps(ci + 8), hi);
+  }
+  _mm256_storeu_ps(ci, lo);
+  _mm256_storeu_ps(ci + 8, hi);
+}
+
+// AVX2 + FMA, 6 x 16 in twelve named accumulators (an array here is not kept in registers by GCC).
+IM_TARGET_AVX2 void micro_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc, int64_t mr,
+                               int64_t nr) {
   __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0,
          c10 = c0, c11 = c0;
   for (int64_t p = 0; p < kc; ++p, a += kMr, b += kNr) {
@@ -91,16 +113,9 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
     c10 = _mm256_fmadd_ps(t, b0, c10), c11 = _mm256_fmadd_ps(t, b1, c11);
   }
   if (mr == kMr && nr == kNr) {  // full tile: straight from the registers
-    auto put = [&](float* ci, __m256 lo, __m256 hi) {
-      if (acc) {
-        lo = _mm256_add_ps(_mm256_loadu_ps(ci), lo);
-        hi = _mm256_add_ps(_mm256_loadu_ps(ci + 8), hi);
-      }
-      _mm256_storeu_ps(ci, lo);
-      _mm256_storeu_ps(ci + 8, hi);
-    };
-    put(c, c0, c1), put(c + ldc, c2, c3), put(c + 2 * ldc, c4, c5);
-    put(c + 3 * ldc, c6, c7), put(c + 4 * ldc, c8, c9), put(c + 5 * ldc, c10, c11);
+    put_row_avx2(c, c0, c1, acc), put_row_avx2(c + ldc, c2, c3, acc), put_row_avx2(c + 2 * ldc, c4, c5, acc);
+    put_row_avx2(c + 3 * ldc, c6, c7, acc), put_row_avx2(c + 4 * ldc, c8, c9, acc);
+    put_row_avx2(c + 5 * ldc, c10, c11, acc);
     return;
   }
   alignas(32) float tile[kMr * kNr];
@@ -108,16 +123,64 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
   for (int i = 0; i < 12; ++i) _mm256_store_ps(tile + 8 * i, r[i]);
   write_tile(tile, c, ldc, acc, mr, nr);
 }
-#else
-// Portable kernel (builds without AVX2/FMA): the same tile, left to the auto-vectorizer.
-void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc, int64_t mr, int64_t nr) {
-  float tile[kMr * kNr] = {};
-  for (int64_t p = 0; p < kc; ++p, a += kMr, b += kNr)
-    for (int64_t i = 0; i < kMr; ++i)
-      for (int64_t j = 0; j < kNr; ++j) tile[i * kNr + j] += a[i] * b[j];
-  write_tile(tile, c, ldc, acc, mr, nr);
+
+// C row (nr of 16 floats under `mask`) (+)= v.
+IM_TARGET_AVX512 IM_ALWAYS_INLINE void put_row_avx512(float* ci, __m512 v, __mmask16 mask, bool acc) {
+  if (acc) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, ci), v);
+  _mm512_mask_storeu_ps(ci, mask, v);
 }
-#endif
+
+// AVX-512: 12 x 16, i.e. two consecutive 6-row A panels against one 16-wide B panel, one zmm
+// accumulator per row; 6 x 16 when only one panel is left. Each element is the same chain of fused
+// multiply-adds over p as in the AVX2 kernel, so both give the same bits.
+IM_TARGET_AVX512 void micro_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
+                                   int64_t mr, int64_t nr) {
+  const __mmask16 mask = static_cast<__mmask16>(nr == kNr ? 0xffff : (1u << nr) - 1);
+  __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+  if (mr <= kMr) {
+    for (int64_t p = 0; p < kc; ++p, a += kMr, b += kNr) {
+      const __m512 bv = _mm512_load_ps(b);
+      c0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), bv, c0), c1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), bv, c1);
+      c2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), bv, c2), c3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), bv, c3);
+      c4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), bv, c4), c5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), bv, c5);
+    }
+    const __m512 r[6] = {c0, c1, c2, c3, c4, c5};
+    for (int64_t i = 0; i < mr; ++i) put_row_avx512(c + i * ldc, r[i], mask, acc);
+    return;
+  }
+  __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+  const float* a2 = a + kMr * kc;  // the second panel
+  for (int64_t p = 0; p < kc; ++p, a += kMr, a2 += kMr, b += kNr) {
+    const __m512 bv = _mm512_load_ps(b);
+    c0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), bv, c0), c1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), bv, c1);
+    c2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), bv, c2), c3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), bv, c3);
+    c4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), bv, c4), c5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), bv, c5);
+    c6 = _mm512_fmadd_ps(_mm512_set1_ps(a2[0]), bv, c6), c7 = _mm512_fmadd_ps(_mm512_set1_ps(a2[1]), bv, c7);
+    c8 = _mm512_fmadd_ps(_mm512_set1_ps(a2[2]), bv, c8), c9 = _mm512_fmadd_ps(_mm512_set1_ps(a2[3]), bv, c9);
+    c10 = _mm512_fmadd_ps(_mm512_set1_ps(a2[4]), bv, c10), c11 = _mm512_fmadd_ps(_mm512_set1_ps(a2[5]), bv, c11);
+  }
+  const __m512 r[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+  for (int64_t i = 0; i < mr; ++i) put_row_avx512(c + i * ldc, r[i], mask, acc);
+}
+
+// A micro-kernel computes up to `rows` rows (6 or 12) and 16 columns of C per call.
+using MicroFn = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc, int64_t mr,
+                         int64_t nr);
+struct MicroKernel {
+  MicroFn fn;
+  int64_t rows;
+};
+
+const MicroKernel& micro_kernel() {
+  static const MicroKernel k = [] {
+    switch (cpu_path()) {
+      case CpuPath::Avx512: return MicroKernel{micro_avx512, 2 * kMr};
+      case CpuPath::Avx2: return MicroKernel{micro_avx2, kMr};
+      default: return MicroKernel{micro_generic, kMr};
+    }
+  }();
+  return k;
+}
 }  // namespace
 
 int64_t packed_a_size(int64_t m, int64_t k) { return round_up(m, kMr) * k; }
@@ -147,6 +210,7 @@ void gemm(const PackedA& a, const BSource& b, int64_t n, float* c, int64_t ldc, 
     return;
   }
   float* bp = b_buffer();
+  const MicroKernel& mk = micro_kernel();
   for (int64_t jc = 0; jc < n; jc += kNc) {
     const int64_t nc = std::min(kNc, n - jc);
     for (int64_t pc = 0; pc < k; pc += kKc) {
@@ -157,9 +221,9 @@ void gemm(const PackedA& a, const BSource& b, int64_t n, float* c, int64_t ldc, 
       for (int64_t ic = 0; ic < m; ic += kMc) {
         const int64_t mc = std::min(kMc, m - ic);
         for (int64_t jr = 0; jr < nc; jr += kNr)
-          for (int64_t ir = ic; ir < ic + mc; ir += kMr)
-            micro_kernel(kc, ablock + ir * kc, bp + jr * kc, c + ir * ldc + jc + jr, ldc, acc, std::min(kMr, m - ir),
-                         std::min(kNr, nc - jr));
+          for (int64_t ir = ic; ir < ic + mc; ir += mk.rows)
+            mk.fn(kc, ablock + ir * kc, bp + jr * kc, c + ir * ldc + jc + jr, ldc, acc, std::min(mk.rows, m - ir),
+                  std::min(kNr, nc - jr));
       }
     }
   }

@@ -1,7 +1,9 @@
 // Single-threaded float GEMM for the CPU convolutions: C (+)= A * B with A and B of any layout,
-// packed into panels for a 6 x 16 AVX2/FMA micro-kernel (a portable kernel otherwise). Callers
-// parallelize over independent products; each element of C is summed over k in a fixed order
-// (blocks of kGemmKc), so results never depend on how the work was spread over threads.
+// packed into 6-row and 16-column panels for a micro-kernel chosen at run time (generic, AVX2+FMA or
+// AVX-512; kernels/cpu_dispatch.h). Callers parallelize over independent products; each element of C
+// is summed over k in a fixed order (blocks of kGemmKc), so results never depend on how the work was
+// spread over threads. The AVX2 and AVX-512 kernels give the same bits; the generic one rounds each
+// product before adding it (no FMA at the portable baseline), so it differs from them by rounding.
 #pragma once
 #include <cstdint>
 

@@ -7,7 +7,14 @@
 
 #include <omp.h>
 
+// Eigen 3.4's AVX-512 GEMM (AVX512/PacketMath.h: pload1, ploadquad, ptranspose) draws
+// -Wmaybe-uninitialized from GCC 12 inside avx512fintrin.h when built with AVX-512 (IMUNITY_NATIVE on
+// such a CPU, or IMUNITY_ARCH=x86-64-v4). GCC reports it where the intrinsics are inlined into our
+// code, so Eigen being a SYSTEM include does not hide it: the pragma covers Eigen's headers only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <Eigen/Core>
+#pragma GCC diagnostic pop
 
 #include "kernels/parallel.h"
 

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
-tools/build.sh "$@"
+tools/build.sh -DIMUNITY_WERROR=ON "$@"   # CI: zero warnings
 ctest --test-dir build -j "$(nproc)" --output-on-failure --timeout 1200

@@ -17,13 +17,13 @@
 #include "eval/image.h"
 #include "io/mask.h"
 #include "io/nifti.h"
+#include "support/command.h"
 #include "support/paths.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kTool = std::string(IMUNITY_BINARY_DIR) + "/tools/imunity-eval";
 
 // A toy brain: WM core, GM shell, CSF centre, with a subject-specific shape and texture.
 im::io::Volume anatomy(int subject, im::io::Mask& brain) {
@@ -90,7 +90,7 @@ int run(const std::string& args, std::string* output = nullptr) {
   fs::create_directories(fs::path(IMUNITY_BINARY_DIR) / "test-scratch");
   const std::string log = (fs::path(IMUNITY_BINARY_DIR) / "test-scratch" /
                            ("eval_cli_output_" + std::to_string(getpid()) + "_" + std::to_string(calls++) + ".txt")).string();
-  const int rc = std::system((kTool + " " + args + " > " + log + " 2>&1").c_str());
+  const int rc = std::system((im::test::tool_path("imunity-eval") + " " + args + " > " + log + " 2>&1").c_str());
   if (output) {
     std::ifstream f(log);
     std::stringstream ss;
@@ -101,16 +101,9 @@ int run(const std::string& args, std::string* output = nullptr) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-bool have_tool() {
-  if (fs::exists(kTool)) return true;
-  WARN("skipped: imunity-eval is not built (build the imunity-eval target)");
-  return false;
-}
-
 }  // namespace
 
 TEST_CASE("cli: --help teaches, bad input fails with a clear message", "[cli]") {
-  if (!have_tool()) return;
   std::string out;
   CHECK(run("--help", &out) == 0);
   CHECK(out.find("--truth") != std::string::npos);
@@ -130,7 +123,6 @@ TEST_CASE("cli: --help teaches, bad input fails with a clear message", "[cli]") 
 }
 
 TEST_CASE("cli: end to end on 2 sites x 4 subjects; perfect harmonization drops site accuracy to chance", "[cli]") {
-  if (!have_tool()) return;
   const fs::path d = im::test::scratch_dir("eval_cli_e2e");
   make_dataset(d);
   std::string out;
@@ -179,17 +171,13 @@ TEST_CASE("cli: end to end on 2 sites x 4 subjects; perfect harmonization drops 
 }
 
 TEST_CASE("cli: the report renders in headless Chromium", "[cli][chromium]") {
-  if (!have_tool()) return;
   std::string browser;
   for (const char* c : {"chromium", "chromium-browser", "google-chrome"})
     if (std::system((std::string("command -v ") + c + " > /dev/null 2>&1").c_str()) == 0) {
       browser = c;
       break;
     }
-  if (browser.empty()) {
-    WARN("skipped: chromium is not installed (apt-get install chromium); the report was not rendered");
-    return;
-  }
+  if (browser.empty()) FAIL("chromium is not on the PATH (nor chromium-browser, google-chrome): tools/install-deps.sh installs it");
   const fs::path d = im::test::scratch_dir("eval_cli_chromium");
   make_dataset(d);
   REQUIRE(run("--before " + (d / "before").string() + " --after " + (d / "after").string() + " --truth " +
@@ -224,7 +212,6 @@ TEST_CASE("cli: the report renders in headless Chromium", "[cli][chromium]") {
 TEST_CASE("cli: --after-intensity as-is keeps a white-matter shift that renormalizing hides", "[cli]") {
   // imunity-harmonize writes on the model's scale already; renormalizing its outputs would erase a
   // global intensity error the model made. Here every harmonized volume is the truth at half scale.
-  if (!have_tool()) return;
   const fs::path d = im::test::scratch_dir("eval_cli_after_intensity");
   make_dataset(d);
   for (const auto& e : fs::recursive_directory_iterator(d / "after")) {

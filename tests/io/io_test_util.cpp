@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <stdexcept>
 
 #include "support/paths.h"
 
@@ -27,10 +28,10 @@ io::Mat4 diag_affine(double sx, double sy, double sz, double tx, double ty, doub
 
 std::vector<std::string> data_files(const std::string& sub) {
   std::vector<std::string> out;
-  const std::string root = data_dir();
-  if (root.empty() || !fs::is_directory(fs::path(root) / sub)) return out;
-  for (const auto& e : fs::directory_iterator(fs::path(root) / sub))
+  const std::string dir = data_path(sub);
+  for (const auto& e : fs::directory_iterator(dir))
     if (e.is_regular_file() && io::has_nifti_extension(e.path().string())) out.push_back(e.path().string());
+  if (out.empty()) throw std::runtime_error("the shared data folder " + dir + " holds no NIfTI volume");
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -16,7 +16,8 @@ namespace im::test {
 io::Volume synthetic(const io::Dims& dim, const io::Mat4& affine, const std::function<float(int64_t, int64_t, int64_t)>& f);
 io::Mat4 diag_affine(double sx, double sy, double sz, double tx = 0, double ty = 0, double tz = 0);
 
-// Every volume of the shared data under `sub` (e.g. "ixi_hh_2mm/t1"), sorted; empty if absent.
+// Every volume of the shared data under `sub` (e.g. "ixi_hh_2mm/t1"), sorted; throws naming the folder
+// when it is absent or holds none.
 std::vector<std::string> data_files(const std::string& sub);
 
 std::vector<uint8_t> base64_decode(const std::string& s);

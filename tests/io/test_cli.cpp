@@ -25,16 +25,9 @@ std::string make_input(const std::string& dir, const std::string& name) {
   return p;
 }
 
-bool tools_built(const char* which) {
-  if (!test::tool_path(which).empty()) return true;
-  WARN(std::string("skipped: ") + which + " is not built (build the imunity-prep and imunity-simulate targets)");
-  return false;
-}
-
 }  // namespace
 
 TEST_CASE("cli: imunity-prep writes the volume, the mask and the sidecar", "[cli]") {
-  if (!tools_built("imunity-prep")) return;
   const std::string dir = test::scratch_dir("cli_prep"), prep = test::tool_path("imunity-prep");
   const std::string in = make_input(dir, "in.nii.gz");
   const auto r = test::run_command(prep + " --in " + in + " --out " + dir + "/out.nii.gz --save-mask " + dir + "/mask.nii.gz --voxel-size 3");
@@ -55,7 +48,6 @@ TEST_CASE("cli: imunity-prep writes the volume, the mask and the sidecar", "[cli
 }
 
 TEST_CASE("cli: imunity-prep refuses bad input and existing outputs, leaving nothing", "[cli]") {
-  if (!tools_built("imunity-prep")) return;
   const std::string dir = test::scratch_dir("cli_prep_bad"), prep = test::tool_path("imunity-prep");
   const std::string in = make_input(dir, "in.nii.gz");
   // Missing input.
@@ -96,7 +88,6 @@ TEST_CASE("cli: imunity-prep refuses bad input and existing outputs, leaving not
 }
 
 TEST_CASE("cli: imunity-prep --help teaches", "[cli]") {
-  if (!tools_built("imunity-prep")) return;
   const auto r = test::run_command(test::tool_path("imunity-prep") + " --help");
   REQUIRE(r.exit_code == 0);
   for (const char* s : {"--in", "--out", "--labels", "--auto-mask", "--voxel-size", "--norm", "--save-mask", "--overwrite", "not skull stripping", "Example"})
@@ -104,7 +95,6 @@ TEST_CASE("cli: imunity-prep --help teaches", "[cli]") {
 }
 
 TEST_CASE("cli: imunity-simulate writes every site and subject, deterministically", "[cli]") {
-  if (!tools_built("imunity-simulate")) return;
   const std::string dir = test::scratch_dir("cli_sim"), sim = test::tool_path("imunity-simulate");
   fs::create_directories(dir + "/in");
   make_input(dir + "/in", "subA.nii.gz");
@@ -134,7 +124,6 @@ TEST_CASE("cli: imunity-simulate writes every site and subject, deterministicall
 }
 
 TEST_CASE("cli: imunity-simulate refuses bad sites and inputs", "[cli]") {
-  if (!tools_built("imunity-simulate")) return;
   const std::string dir = test::scratch_dir("cli_sim_bad"), sim = test::tool_path("imunity-simulate");
   const std::string in = make_input(dir, "sub.nii.gz");
   std::ofstream(dir + "/bad.json") << R"({"name": "x", "contrast": [[0,0],[0.5,0.9],[0.6,0.2],[1,1]]})";

@@ -268,10 +268,6 @@ TEST_CASE("prep: the automatic mask source picks the brain core, recorded in the
   REQUIRE(io::prepare(h.v, h.head, o, io::MaskSpec{}.describe()).record.norm.region == io::NormRegion::mask);
 
   const std::string prep = test::tool_path("imunity-prep");
-  if (prep.empty()) {
-    WARN("skipped the sidecar check: imunity-prep is not built");
-    return;
-  }
   const std::string dir = test::scratch_dir("wm_auto_cli");
   io::write_volume(dir + "/head.nii.gz", h.v);
   for (const char* region : {"auto", "mask"}) {
@@ -290,10 +286,6 @@ TEST_CASE("prep: the automatic mask source picks the brain core, recorded in the
 
 TEST_CASE("normalize: IXI whole heads with the automatic mask, 46 subjects against their labels", "[normalize][data][wm-auto]") {
   const auto t1 = test::data_files("ixi_hh_2mm/t1");
-  if (t1.empty()) {
-    WARN("skipped: no shared data (../shared/data/ixi_hh_2mm absent; set IMUNITY_DATA)");
-    return;
-  }
   REQUIRE(t1.size() == 138);
   // A fixed third (every 3rd subject; all 138 take 45 s: the [.ixi138] case). Samples of 20 are too
   // few: the label-mask peak's own scatter makes their agreement with it range from 60% to 100%.
@@ -304,19 +296,11 @@ TEST_CASE("normalize: IXI whole heads with the automatic mask, 46 subjects again
 
 TEST_CASE("normalize: IXI whole heads with the automatic mask, all 138 against their labels", "[.ixi138][data][wm-auto]") {
   const auto t1 = test::data_files("ixi_hh_2mm/t1");
-  if (t1.empty()) {
-    WARN("skipped: no shared data (../shared/data/ixi_hh_2mm absent; set IMUNITY_DATA)");
-    return;
-  }
   check_ixi(t1);
 }
 
 TEST_CASE("normalize: Siemens MPRAGE whole head, WM peak against a manual deep white-matter region", "[normalize][data][wm-auto]") {
   const std::string root = test::data_dir();
-  if (root.empty()) {
-    WARN("skipped: no shared data (../shared/data absent; set IMUNITY_DATA)");
-    return;
-  }
   const io::Volume v = io::to_canonical(io::read_volume(root + "/unseen_scanners/siemens_trio_mprage.nii.gz"));
   REQUIRE(v.dim == io::Dims{176, 256, 256});
   // Independent WM estimate: two 10 x 30 x 8 mm boxes in the centrum semiovale, one per hemisphere,
@@ -338,10 +322,7 @@ TEST_CASE("normalize: Siemens MPRAGE whole head, WM peak against a manual deep w
 TEST_CASE("normalize: clinical scans and templates keep their WM peaks with the brain core", "[normalize][data][wm-auto]") {
   std::vector<std::string> files = test::data_files("clinical_t1");
   for (const auto& f : test::data_files("templates")) files.push_back(f);
-  if (files.size() != 10) {
-    WARN("skipped: no shared data (../shared/data/clinical_t1 and templates absent; set IMUNITY_DATA)");
-    return;
-  }
+  REQUIRE(files.size() == 10);
   for (const std::string& f : files) {
     const io::Volume v = io::to_canonical(io::read_volume(f));
     const io::Mask head = io::auto_mask(v);
@@ -366,7 +347,6 @@ TEST_CASE("normalize: clinical scans and templates keep their WM peaks with the 
 
 TEST_CASE("bench: brain-core WM peak timing", "[.bench][wm-auto]") {
   const std::string root = test::data_dir();
-  if (root.empty()) return;
   for (const char* f : {"ixi_hh_2mm/t1/IXI013-HH-1212_T1.nii.gz", "unseen_scanners/siemens_trio_mprage.nii.gz"}) {
     const io::Volume v = io::to_canonical(io::read_volume(root + "/" + f));
     const io::Mask head = io::auto_mask(v);

@@ -2,6 +2,7 @@
 // thread-count independence, and a tiny conv net that learns.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -23,6 +24,17 @@ Tensor leaf(const Tensor& t) { return t.detach().set_requires_grad(true); }
 Tensor run_conv(bool transposed, const Tensor& x, const Tensor& w, const Tensor& b, int stride) {
   return transposed ? conv_transpose2d(x, w, b, stride) : conv2d(x, w, b, stride);
 }
+
+// Rounding bounds (test::fp32_rtol) of a conv's results, from the longest sums behind them: y and dx
+// sum at most (the channels of either side) x (taps), dw and db at most every pixel of the larger side.
+struct ConvRtol {
+  double data, params;
+};
+ConvRtol conv_rtol(const Tensor& x, const Tensor& w, const Tensor& y) {
+  const auto pixels = [](const Tensor& t) { return static_cast<double>(t.numel() / t.size(1)); };
+  return {test::fp32_rtol(static_cast<double>(std::max(w.size(0), w.size(1)) * w.size(2) * w.size(3))),
+          test::fp32_rtol(std::max(pixels(x), pixels(y)))};
+}
 }  // namespace
 
 TEST_CASE("conv: outputs and gradients match PyTorch") {
@@ -39,11 +51,12 @@ TEST_CASE("conv: outputs and gradients match PyTorch") {
     Tensor y = run_conv(transposed, x, w, b, c["stride"].get<int>());
     INFO(it.key());
     REQUIRE(y.shape() == test::fixture_tensor(c["y"]).shape());
-    CHECK(test::rel_error(y.to_vector(), test::fixture_values(c["y"])) < 1e-5);
+    const ConvRtol tol = conv_rtol(x, w, y);
+    CHECK(test::rel_error(y.to_vector(), test::fixture_values(c["y"])) < tol.data);
     autograd::backward(y, test::fixture_tensor(c["dy"]));
-    CHECK(test::rel_error(x.grad().to_vector(), test::fixture_values(c["dx"])) < 1e-5);
-    CHECK(test::rel_error(w.grad().to_vector(), test::fixture_values(c["dw"])) < 1e-5);
-    if (has_bias) CHECK(test::rel_error(b.grad().to_vector(), test::fixture_values(c["db"])) < 1e-5);
+    CHECK(test::rel_error(x.grad().to_vector(), test::fixture_values(c["dx"])) < tol.data);
+    CHECK(test::rel_error(w.grad().to_vector(), test::fixture_values(c["dw"])) < tol.params);
+    if (has_bias) CHECK(test::rel_error(b.grad().to_vector(), test::fixture_values(c["db"])) < tol.params);
     ++cases;
   }
   CHECK(cases == 12);
@@ -146,10 +159,10 @@ TEST_CASE("conv: the packed GEMM matches a naive product across its blocking and
       const MatView B = transposed_b ? MatView{bt.data(), 1, c.k} : MatView{b.data(), c.n, 1};
       gemm(A, B, c.n, got.data(), c.n, false);
       INFO(c.m << "x" << c.k << "x" << c.n << (transposed_b ? " B^T" : ""));
-      CHECK(test::rel_error(got, want) < 1e-5);
+      CHECK(test::rel_error(got, want) < test::fp32_rtol(c.k));  // sums of k products
       gemm(A, B, c.n, got.data(), c.n, true);  // accumulate: 2 * want
       for (float& v : got) v *= 0.5f;
-      CHECK(test::rel_error(got, want) < 1e-5);
+      CHECK(test::rel_error(got, want) < test::fp32_rtol(c.k, 2));  // then one more rounded add
     }
   }
 }
@@ -242,10 +255,11 @@ TEST_CASE("conv: layer-sized shapes match a direct double-precision convolution"
       dw_ref = to_float(d.weight_grad(dyv, xv));
     }
     INFO((c.transposed ? "conv_transpose2d " : "conv2d ") << c.x.str() << " -> " << c.c_out << " s" << c.stride);
-    CHECK(test::rel_error(y.to_vector(), y_ref) < 1e-5);
-    CHECK(test::rel_error(x.grad().to_vector(), dx_ref) < 1e-5);
-    CHECK(test::rel_error(wt.grad().to_vector(), dw_ref) < 1e-5);
-    CHECK(test::rel_error(b.grad().to_vector(), bias_grad(dyv, c.c_out, hw_out)) < 1e-5);
+    const ConvRtol tol = conv_rtol(x, wt, y);
+    CHECK(test::rel_error(y.to_vector(), y_ref) < tol.data);
+    CHECK(test::rel_error(x.grad().to_vector(), dx_ref) < tol.data);
+    CHECK(test::rel_error(wt.grad().to_vector(), dw_ref) < tol.params);
+    CHECK(test::rel_error(b.grad().to_vector(), bias_grad(dyv, c.c_out, hw_out)) < tol.params);
   }
 }
 

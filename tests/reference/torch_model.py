@@ -47,7 +47,14 @@ for fixture, pooled, upsample in (("model", False, "transposed"), ("model_pooled
     with torch.no_grad():
         d_eval = m.discriminate(out)
     m.train()
+    # The gradients reaching the discriminator's convolutions before their training-mode batch norms:
+    # those convs' bias gradients are exactly zero, and the test bounds our rounding noise by their size.
+    pre_bn = {}
+    hooks = [m.L(f"discriminator.conv{i}").register_forward_hook(
+        lambda mod, inp, o, i=i: pre_bn.setdefault(i, o).retain_grad()) for i in range(3)]
     d_train = m.discriminate(out)  # batch statistics; updates the running statistics
+    for h in hooks:
+        h.remove()
     site = m.site_logits(amu)
     # Gradients of every parameter for fixed random weightings of the three outputs (the
     # discriminator and the site head also pass gradients back into the generator).
@@ -64,12 +71,16 @@ for fixture, pooled, upsample in (("model", False, "transposed"), ("model_pooled
             grads[name + ".gamma"], grads[name + ".beta"] = mod.weight.grad, mod.bias.grad
         else:
             grads[name + ".weight"], grads[name + ".bias"] = mod.weight.grad, mod.bias.grad
+    # Per output channel: how many terms the bias gradient sums (n * h * w) and their L2 norm.
+    pre_bn_grads = {f"discriminator.conv{i}.bias": {"terms": t.grad[:, 0].numel(),
+                                                    "norms": t.grad.pow(2).sum(dim=(0, 2, 3)).sqrt()}
+                    for i, t in pre_bn.items()}
     outputs = {"anatomy_mu": amu, "anatomy_logvar": alv, "contrast_mu": cmu, "contrast_logvar": clv,
                "output": out, "disc_eval": d_eval, "disc_train": d_train, "site_logits": site}
     for i in range(3):
         outputs[f"bn{i}_running_mean_after"] = m.L(f"discriminator.bn{i}").running_mean
         outputs[f"bn{i}_running_var_after"] = m.L(f"discriminator.bn{i}").running_var
     save(fixture, {"config": cfg, "weights": weights, "input": x, "contrast_input": c,
-                                                  "outputs": outputs, "grads": grads,
-                                                  "seeds": {"out": w_out, "disc": w_disc, "site": w_site}},
+                   "outputs": outputs, "grads": grads, "pre_bn_grads": pre_bn_grads,
+                   "seeds": {"out": w_out, "disc": w_disc, "site": w_site}},
          meta="torch_model.py")

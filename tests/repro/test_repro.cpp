@@ -70,10 +70,6 @@ double at(const nlohmann::json& subject, const std::string& source, const std::s
 
 TEST_CASE("repro: a tiny model trained in-process, then the whole run on held-out subjects") {
   const std::string data = test::data_dir();
-  if (data.empty()) {
-    WARN("SKIPPED: the shared data (../shared/data) is absent");
-    return;
-  }
   const std::string dir = test::scratch_dir("repro_small");
   tools::TrainRunOptions t;
   t.manifest = training_manifest(data, dir + "/train");
@@ -185,10 +181,6 @@ TEST_CASE("repro: a tiny model trained in-process, then the whole run on held-ou
 
 TEST_CASE("repro: unknown sites, a model without the reference site and too few subjects are clear errors") {
   const std::string data = test::data_dir();
-  if (data.empty()) {
-    WARN("SKIPPED: the shared data (../shared/data) is absent");
-    return;
-  }
   const std::string dir = test::scratch_dir("repro_errors");
   // A random-weight checkpoint with sites "ixi_hh" and "low_contrast".
   model::ModelConfig mc;

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <stdexcept>
 
 namespace fs = std::filesystem;
 
@@ -24,7 +25,8 @@ CommandResult run_command(const std::string& command) {
 
 std::string tool_path(const std::string& name) {
   const fs::path p = fs::path(IMUNITY_BINARY_DIR) / "tools" / name;
-  return fs::exists(p) ? p.string() : std::string();
+  if (!fs::exists(p)) throw std::runtime_error(p.string() + " is not built (build the " + name + " target)");
+  return p.string();
 }
 
 std::vector<std::string> temp_leftovers(const std::string& dir) {

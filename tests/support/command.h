@@ -10,7 +10,7 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 CommandResult run_command(const std::string& command);
-// Path of a built tool (imunity-prep, imunity-harmonize, ...); empty when it is not built.
+// Path of a built tool (imunity-prep, imunity-harmonize, ...); throws naming the path when it is not built.
 std::string tool_path(const std::string& name);
 // Files under `dir` whose name contains ".tmp-" (left-over temporaries of atomic writes).
 std::vector<std::string> temp_leftovers(const std::string& dir);

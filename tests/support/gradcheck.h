@@ -1,5 +1,6 @@
 // Finite-difference gradient checks and CPU-vs-CUDA parity checks for engine ops.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -31,6 +32,19 @@ Tensor random_mask(const Shape& shape, uint64_t seed, float p_one);
 
 // ||a - b|| / max(||b||, 1e-30), in double.
 double rel_error(const std::vector<float>& a, const std::vector<float>& b);
+
+// Unit roundoff of float32: every rounded operation is off by at most this much, relatively.
+constexpr double kFloatRoundoff = 0x1p-24;
+// The rel_error to allow a float32 result against an exact (double) reference, when each element is
+// a sum of `terms` terms, rounded `stages` times in sequence (layers). A sum rounded at every step is
+// off by about u sqrt(n) of its size: the roundings have either sign and add up like a random walk
+// (Higham and Mary, "A new approach to probabilistic rounding error analysis", SIAM J. Sci. Comput.
+// 2019), in any order and blocking, with or without fused multiply-adds: that is where the CPU kernel
+// paths and compilers differ. Independent stages add up the same way. The factor 4 is the walk's
+// tail, which a norm over few elements does not average out, and the rounding of the inputs.
+inline double fp32_rtol(double terms, double stages = 1) {
+  return 4 * std::sqrt(stages * terms) * kFloatRoundoff;
+}
 
 // The element of a farthest from b, relative to max(|b_i|, rms(b)) (so that elements near zero are
 // measured on the tensor's scale); a NaN in a is infinitely far.

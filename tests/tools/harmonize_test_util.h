@@ -22,7 +22,7 @@ std::string make_checkpoint(const std::string& dir, const std::string& file, con
 std::string write_synthetic(const std::string& dir, const std::string& name, const io::Dims& dim, const io::Mat4& affine);
 io::Mat4 diagonal_affine(double sx, double sy, double sz, double tx = 0, double ty = 0, double tz = 0);
 
-// "<build>/tools/imunity-harmonize", or "" when not built (the test then warns and returns).
+// "<build>/tools/imunity-harmonize"; throws naming the path when it is not built.
 std::string harmonize_tool();
 std::string read_text(const std::string& path);
 

@@ -20,12 +20,6 @@ using namespace im;
 
 namespace {
 
-bool tool_built() {
-  if (!test::harmonize_tool().empty()) return true;
-  WARN("skipped: imunity-harmonize is not built (build the imunity-harmonize target)");
-  return false;
-}
-
 // The tool with a tiny 80 x 80, 4 mm model made in `dir`, on 2 threads, without a progress bar,
 // deterministic (these tests compare output bytes across runs; on a GPU cuDNN would otherwise
 // choose algorithms by timing, per process).
@@ -63,12 +57,7 @@ void require_same_geometry(const io::Volume& in, const io::Volume& out, const st
 }  // namespace
 
 TEST_CASE("harmonize cli: the output keeps the grid of every kind of real input", "[harmonize][cli][data]") {
-  if (!tool_built()) return;
   const std::string data = test::data_dir();
-  if (data.empty()) {
-    WARN("skipped: no shared data (../shared/data or $IMUNITY_DATA)");
-    return;
-  }
   // uint8 PSR 2 mm, uint16 LPS 0.7 and 0.9 x 3 mm, int16 RAS 1 mm, float32 LAS (qform 2) and RAS (sform 0) 1 mm.
   const std::vector<std::string> inputs = {
       data + "/ixi_hh_2mm/t1/IXI013-HH-1212_T1.nii.gz", data + "/clinical_t1/patient01_study1_T1W.nii.gz",
@@ -97,9 +86,7 @@ TEST_CASE("harmonize cli: the output keeps the grid of every kind of real input"
 }
 
 TEST_CASE("harmonize cli: 2.5D keeps the grid and warns about the borrowed axial model", "[harmonize][cli][data]") {
-  if (!tool_built()) return;
   const std::string data = test::data_dir();
-  if (data.empty()) return;
   const std::vector<std::string> inputs = {data + "/ixi_hh_2mm/t1/IXI014-HH-1236_T1.nii.gz",
                                            data + "/clinical_t1/patient03_study2_T1W.nii.gz"};
   const Cli cli("harmonize_cli_25d");
@@ -115,7 +102,6 @@ TEST_CASE("harmonize cli: 2.5D keeps the grid and warns about the borrowed axial
 }
 
 TEST_CASE("harmonize cli: bad inputs in a batch are reported and skipped, the others written", "[harmonize][cli]") {
-  if (!tool_built()) return;
   const Cli cli("harmonize_cli_bad");
   const std::string good = cli.synthetic("good.nii.gz"), empty = cli.synthetic("empty.nii.gz");
   const std::string missing = cli.dir + "/missing.nii.gz", bad = cli.dir + "/bad.nii.gz";
@@ -160,7 +146,6 @@ TEST_CASE("harmonize cli: bad inputs in a batch are reported and skipped, the ot
 }
 
 TEST_CASE("harmonize cli: existing outputs are skipped unless --overwrite, and a failed write leaves no half pair", "[harmonize][cli]") {
-  if (!tool_built()) return;
   const Cli cli("harmonize_cli_overwrite");
   const std::string in = cli.synthetic("sub-01_T1w.nii.gz");
   const std::string vol = cli.dir + "/out/sub-01_desc-harmonized_T1w.nii.gz", side = cli.dir + "/out/sub-01_desc-harmonized_T1w.json";
@@ -196,7 +181,6 @@ TEST_CASE("harmonize cli: existing outputs are skipped unless --overwrite, and a
 }
 
 TEST_CASE("harmonize cli: shards of a folder write every output exactly once", "[harmonize][cli][shard]") {
-  if (!tool_built()) return;
   const Cli cli("harmonize_cli_shard");
   fs::create_directories(cli.dir + "/in");
   for (int i = 0; i < 5; ++i) test::write_synthetic(cli.dir + "/in", "v" + std::to_string(i) + ".nii.gz", {24, 28, 20}, test::diagonal_affine(4, 4, 4));
@@ -230,7 +214,6 @@ TEST_CASE("harmonize cli: shards of a folder write every output exactly once", "
 }
 
 TEST_CASE("harmonize cli: target image, site and saved code, and --save-code then --target-code is bit for bit", "[harmonize][cli][code]") {
-  if (!tool_built()) return;
   const Cli cli("harmonize_cli_targets");
   const std::string in = cli.synthetic("a.nii.gz"), ref = cli.synthetic("ref.nii.gz", {44, 40, 36});
   auto r = cli.run("--in " + in + " --out-dir " + cli.dir + "/img --target-image " + ref + " --save-code " + cli.dir + "/code.json");
@@ -266,7 +249,6 @@ TEST_CASE("harmonize cli: target image, site and saved code, and --save-code the
 }
 
 TEST_CASE("harmonize cli: BIDS input gives a BIDS-derivatives folder", "[harmonize][cli][bids]") {
-  if (!tool_built()) return;
   const Cli cli("harmonize_cli_bids");
   const std::string bids = cli.dir + "/bids";
   for (const char* d : {"/sub-01/anat", "/sub-02/ses-1/anat", "/derivatives/x/sub-01/anat"}) fs::create_directories(bids + d);
@@ -293,7 +275,6 @@ TEST_CASE("harmonize cli: BIDS input gives a BIDS-derivatives folder", "[harmoni
 }
 
 TEST_CASE("harmonize cli: --outside keep gives the normalized input outside the mask, default zero", "[harmonize][cli]") {
-  if (!tool_built()) return;
   const Cli cli("harmonize_cli_outside");
   const std::string in = cli.synthetic("a.nii.gz");
   io::Volume input = io::read_volume(in), mv = input;
@@ -324,9 +305,7 @@ TEST_CASE("harmonize cli: --outside keep gives the normalized input outside the 
 }
 
 TEST_CASE("harmonize cli: a model that copies every voxel gives back the normalized input exactly", "[harmonize][cli][data]") {
-  if (!tool_built()) return;
   const std::string data = test::data_dir();
-  if (data.empty()) return;
   // Every voxel lies below this model's background threshold, so its decoder copies the input: the
   // output is the pipeline's own round trip (canonical, normalize, pad, slices and back).
   const std::string dir = test::scratch_dir("harmonize_cli_identity");

@@ -14,10 +14,6 @@ using namespace im;
 
 TEST_CASE("train learns: L1 falls and the site head stays near chance on real slices with two virtual sites") {
   std::string manifest = test::virtual_site_manifest(4, {"low_contrast.json", "high_contrast_15t.json"});
-  if (manifest.empty()) {
-    WARN("SKIPPED: the shared data (../shared/data) is absent");
-    return;
-  }
   std::string dir = test::scratch_dir("train_learns");
   tools::TrainRunOptions o;
   o.manifest = manifest;

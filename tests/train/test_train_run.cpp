@@ -69,10 +69,6 @@ int run_cli(const std::vector<std::string>& args, std::string* output = nullptr,
 
 TEST_CASE("train run: N steps straight equal N/2 steps, resume, N/2 steps, bit for bit on the CPU") {
   std::string manifest = test::virtual_site_manifest(4, {"low_contrast.json", "high_contrast_15t.json"});
-  if (manifest.empty()) {
-    WARN("SKIPPED: the shared data (../shared/data) is absent");
-    return;
-  }
   std::string dir = test::scratch_dir("train_resume");
   REQUIRE(tools::run_training(small_run(manifest, dir + "/straight", 6)) == 0);
   REQUIRE(tools::run_training(small_run(manifest, dir + "/halves", 3)) == 0);
@@ -101,10 +97,6 @@ TEST_CASE("train run: N steps straight equal N/2 steps, resume, N/2 steps, bit f
 
 TEST_CASE("train run: a corrupted or truncated checkpoint gives a clear error naming the file") {
   std::string manifest = test::virtual_site_manifest(4, {"low_contrast.json", "high_contrast_15t.json"});
-  if (manifest.empty()) {
-    WARN("SKIPPED: the shared data (../shared/data) is absent");
-    return;
-  }
   std::string dir = test::scratch_dir("train_corrupt");
   REQUIRE(tools::run_training(small_run(manifest, dir + "/run", 2)) == 0);
   std::string good = dir + "/run/model.safetensors";
@@ -146,10 +138,6 @@ TEST_CASE("train run: a corrupted or truncated checkpoint gives a clear error na
 
 TEST_CASE("train run: SIGINT saves a checkpoint and exits cleanly, and --resume continues it") {
   std::string manifest = test::virtual_site_manifest(4, {"low_contrast.json", "high_contrast_15t.json"});
-  if (manifest.empty()) {
-    WARN("SKIPPED: the shared data (../shared/data) is absent");
-    return;
-  }
   std::string dir = test::scratch_dir("train_sigint");
   std::vector<std::string> args = {"--manifest", manifest, "--out", dir + "/run", "--steps", "100000", "--batch", "4",
                                    "--device", "cpu", "--set", "model.image_h=64", "--set", "model.image_w=64",
@@ -174,10 +162,6 @@ TEST_CASE("train run: SIGINT saves a checkpoint and exits cleanly, and --resume 
 
 TEST_CASE("train run: a NaN loss stops training with a clear message and keeps the last good checkpoint") {
   std::string manifest = test::virtual_site_manifest(4, {"low_contrast.json", "high_contrast_15t.json"});
-  if (manifest.empty()) {
-    WARN("SKIPPED: the shared data (../shared/data) is absent");
-    return;
-  }
   std::string dir = test::scratch_dir("train_nan");
   std::string out;
   // A far too high learning rate makes this seeded CPU run diverge at step 2, after a good step 1.

@@ -17,7 +17,6 @@ namespace im::test {
 
 std::string virtual_site_manifest(int subjects, const std::vector<std::string>& site_files) {
   const std::string data = data_dir();
-  if (data.empty()) return "";
   std::string key = "sim" + std::to_string(subjects);
   for (const std::string& s : site_files) key += "_" + fs::path(s).stem().string();
   const fs::path root = fs::path(IMUNITY_BINARY_DIR) / "test-data" / key;
