@@ -9,7 +9,6 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
-#include <cmath>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
@@ -113,18 +112,11 @@ nlohmann::json intensity_note(const HarmonizeOptions& o) {
                              : "normalized: [0, 1] with the white-matter peak near 0.7 (the model's scale), then harmonized";
 }
 
-void require_finite(const io::Volume& v) {
-  const auto bad = std::count_if(v.data.begin(), v.data.end(), [](float x) { return !std::isfinite(x); });
-  if (bad > 0)
-    throw io::Error(std::to_string(bad) + " of " + std::to_string(v.data.size()) +
-                    " output voxels are NaN or Inf (the network overflowed: a broken model, or an extreme input): not written");
-}
-
 void write_outputs(const HarmonizeJob& job, Item& it, const ModelSet& models, const TargetCode& target, const BatchOptions& o) {
   auto t = Clock::now();
   const io::Volume out = finish_output(it.prepared, it.harmonized, o.harmonize);
   it.timings["unprepare"] = ms_between(t, Clock::now());
-  require_finite(out);
+  require_finite(out, "the output");
   t = Clock::now();
   io::WriteOptions wo;
   wo.gzip_level = o.gzip_level;
