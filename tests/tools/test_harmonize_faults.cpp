@@ -69,13 +69,15 @@ TEST_CASE("harmonize faults: an output with NaN or Inf voxels fails its input in
     std::vector<float>& w = tensor(st, "decoder.tconv0.weight").values;
     for (size_t i = 0; i < w.size(); ++i) w[i] = i % 2 ? 3e38f : -3e38f;
   });
-  const auto r = test::run_command(test::harmonize_tool() + " --model " + model + " --in " + in + " --out-dir " + cli.dir +
-                                   "/out --target-site site_a --threads 2 --quiet");
-  INFO(r.output);
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.output, Catch::Contains("FAILED " + in) && Catch::Contains("NaN or Inf"));
-  CHECK_FALSE(fs::exists(output_of(cli.dir + "/out", "a")));
-  CHECK_FALSE(fs::exists(sidecar_of(cli.dir + "/out", "a")));
+  for (const std::string stage : {"detail", "decoder"}) {
+    const auto r = test::run_command(test::harmonize_tool() + " --model " + model + " --in " + in + " --out-dir " + cli.dir +
+                                     "/out --target-site site_a --threads 2 --quiet --output " + stage);
+    INFO(stage << "\n" << r.output);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Catch::Contains("FAILED " + in) && Catch::Contains("NaN or Inf"));
+    CHECK_FALSE(fs::exists(output_of(cli.dir + "/out", "a")));
+    CHECK_FALSE(fs::exists(sidecar_of(cli.dir + "/out", "a")));
+  }
 }
 
 TEST_CASE("harmonize faults: a pair halved by a kill between the renames is redone by a rerun", "[harmonize][faults]") {
@@ -105,23 +107,40 @@ TEST_CASE("harmonize faults: a pair halved by a kill between the renames is redo
 TEST_CASE("harmonize faults: SIGTERM and SIGINT stop a batch cleanly, and a rerun finishes it", "[harmonize][faults]") {
   if (!test::harmonize_tool_built()) return;
   const Cli cli("harmonize_faults_signal");
+  const int n = 6;
+  auto name = [](int i) { return "v" + std::to_string(i); };
   fs::create_directories(cli.dir + "/in");
-  for (int i = 0; i < 4; ++i) test::write_synthetic(cli.dir + "/in", "v" + std::to_string(i) + ".nii.gz", {40, 44, 36}, test::diagonal_affine(3, 3, 3));
-  for (const int sig : {SIGTERM, SIGINT}) {
-    const std::string out = cli.dir + "/out" + std::to_string(sig);
-    const std::vector<std::string> args = {"--model", cli.model, "--in-dir", cli.dir + "/in", "--out-dir", out, "--target-site",
-                                           "site_a", "--threads", "2", "--quiet"};
-    // Sent once the model and the target are ready, as the batch starts.
-    auto r = test::run_program(test::harmonize_tool(), args, sig, "imunity-harmonize: target");
-    INFO(r.output);
-    CHECK(r.exit_code == 128 + sig);
-    CHECK_THAT(r.output, Catch::Contains("interrupted") && Catch::Contains("run the same command again"));
-    CHECK(test::temp_leftovers(cli.dir).empty());
-    for (int i = 0; i < 4; ++i) CHECK(fs::exists(output_of(out, "v" + std::to_string(i))) == fs::exists(sidecar_of(out, "v" + std::to_string(i))));
-    r = test::run_program(test::harmonize_tool(), args);
-    CHECK(r.exit_code == 0);
-    for (int i = 0; i < 4; ++i) CHECK(fs::exists(sidecar_of(out, "v" + std::to_string(i))));
-  }
+  for (int i = 0; i < n; ++i) test::write_synthetic(cli.dir + "/in", name(i) + ".nii.gz", {40, 44, 36}, test::diagonal_affine(3, 3, 3));
+  // Sent before the batch (once the model and the target are ready), and in the middle of it (once
+  // the first input is written: the progress lines, not on a terminal, are plain lines).
+  for (const int sig : {SIGTERM, SIGINT})
+    for (const std::string at : {"imunity-harmonize: target", "harmonize 1/"}) {
+      const std::string out = cli.dir + "/out" + std::to_string(sig) + (at[0] == 'h' ? "_mid" : "_start");
+      const std::vector<std::string> args = {"--model", cli.model, "--in-dir", cli.dir + "/in", "--out-dir", out, "--target-site",
+                                             "site_a", "--threads", "2"};
+      auto r = test::run_program(test::harmonize_tool(), args, sig, at);
+      INFO(sig << " at \"" << at << "\"\n" << r.output);
+      CHECK(r.exit_code == 128 + sig);
+      CHECK_THAT(r.output, Catch::Contains("interrupted by SIG") && Catch::Contains("run the same command again"));
+      CHECK(test::temp_leftovers(cli.dir).empty());
+      int pairs = 0;
+      for (int i = 0; i < n; ++i) {
+        CHECK(fs::exists(output_of(out, name(i))) == fs::exists(sidecar_of(out, name(i))));
+        pairs += fs::exists(sidecar_of(out, name(i)));
+      }
+      // Mid-batch: the first is written, what the network had started is, the rest is not started.
+      if (at[0] == 'h') {
+        CHECK(pairs >= 1);
+        CHECK(pairs < n);
+        CHECK_THAT(r.output, Catch::Contains("not started"));
+      } else {
+        CHECK(pairs == 0);
+      }
+      r = test::run_program(test::harmonize_tool(), args);
+      CHECK(r.exit_code == 0);
+      CHECK_THAT(r.output, Catch::Contains(std::to_string(n - pairs) + " harmonized, " + std::to_string(pairs) + " skipped"));
+      for (int i = 0; i < n; ++i) CHECK(fs::exists(sidecar_of(out, name(i))));
+    }
 }
 
 TEST_CASE("harmonize faults: a symlink loop in --in-dir or --bids fails that entry alone, hidden files are not inputs", "[harmonize][faults]") {
@@ -305,6 +324,7 @@ TEST_CASE("harmonize faults: a rerun skips an output only when its sidecar match
   const std::string other_model = test::make_checkpoint(cli.dir, "other.safetensors", test::tiny_model_config(80, 80), 4.0, 2);
   const std::vector<std::array<std::string, 3>> changes = {{cli.model, " --target-site site_b", "target"},
                                                           {cli.model, " --target-site site_a --outside keep", "outside"},
+                                                          {cli.model, " --target-site site_a --output decoder", "output"},
                                                           {other_model, " --target-site site_a", "model"}};
   for (const auto& [model, change, what] : changes) {
     r = test::run_command(test::harmonize_tool() + " --model " + model + " --threads 2 --quiet " + args + change);
