@@ -40,6 +40,15 @@ io::NamedArray& tensor(io::SafeTensors& st, const std::string& name) {
   throw;
 }
 
+// The bytes of a file, to edit header fields in place; and back to a file.
+std::vector<char> file_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::vector<char>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+void write_file(const std::string& path, const std::vector<char>& b) {
+  std::ofstream(path, std::ios::binary).write(b.data(), static_cast<std::streamsize>(b.size()));
+}
+
 std::string output_of(const std::string& out_dir, const std::string& stem) { return out_dir + "/" + stem + "_desc-harmonized_T1w.nii.gz"; }
 std::string sidecar_of(const std::string& out_dir, const std::string& stem) { return out_dir + "/" + stem + "_desc-harmonized_T1w.json"; }
 
@@ -197,13 +206,11 @@ TEST_CASE("harmonize faults: --out-dir the same folder as --in-dir or --bids is 
 TEST_CASE("harmonize faults: an input without orientation keeps qform/sform codes 0, with a warning in the log and the sidecar", "[harmonize][faults]") {
   if (!test::harmonize_tool_built()) return;
   const Cli cli("harmonize_faults_codes");
-  const std::string src = cli.synthetic("src.nii");
-  std::ifstream f(src, std::ios::binary);
-  std::vector<char> b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<char> b = file_bytes(cli.synthetic("src.nii"));
   const int16_t zero = 0;
   std::memcpy(b.data() + 252, &zero, 2);  // qform_code
   std::memcpy(b.data() + 254, &zero, 2);  // sform_code
-  std::ofstream(cli.dir + "/nocodes.nii", std::ios::binary).write(b.data(), static_cast<std::streamsize>(b.size()));
+  write_file(cli.dir + "/nocodes.nii", b);
 
   const std::string out = cli.dir + "/out";
   auto r = cli.run("--in " + cli.dir + "/nocodes.nii --out-dir " + out + " --target-site site_a");
@@ -223,13 +230,12 @@ TEST_CASE("harmonize faults: an input without orientation keeps qform/sform code
 TEST_CASE("harmonize faults: an input whose voxel size is 0 fails, not read as 1 mm", "[harmonize][faults]") {
   if (!test::harmonize_tool_built()) return;
   const Cli cli("harmonize_faults_pixdim");
-  std::ifstream f(cli.synthetic("src.nii"), std::ios::binary);
-  std::vector<char> b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<char> b = file_bytes(cli.synthetic("src.nii"));
   const int16_t zero = 0;
   const float no_size = 0.f;
   std::memcpy(b.data() + 254, &zero, 2);         // sform_code: the qform gives the geometry
   std::memcpy(b.data() + 76 + 8, &no_size, 4);  // pixdim[2], which the qform scales by
-  std::ofstream(cli.dir + "/nosize.nii", std::ios::binary).write(b.data(), static_cast<std::streamsize>(b.size()));
+  write_file(cli.dir + "/nosize.nii", b);
   const std::string out = cli.dir + "/out";
   const auto r = cli.run("--in " + cli.dir + "/nosize.nii --out-dir " + out + " --target-site site_a");
   INFO(r.output);
@@ -276,15 +282,14 @@ TEST_CASE("harmonize faults: a 4-D input and NaN voxels point at harmonize's own
   const Cli cli("harmonize_faults_read_options");
   // A 4-D file: two copies of the synthetic volume.
   const std::string src = cli.synthetic("src.nii");
-  std::ifstream f(src, std::ios::binary);
-  std::vector<char> b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<char> b = file_bytes(src);
   float vox_offset;
   std::memcpy(&vox_offset, b.data() + 108, 4);
   b.insert(b.end(), b.begin() + static_cast<long>(vox_offset), b.end());
   const int16_t four = 4, two = 2;
   std::memcpy(b.data() + 40, &four, 2);
   std::memcpy(b.data() + 48, &two, 2);
-  std::ofstream(cli.dir + "/fourd.nii", std::ios::binary).write(b.data(), static_cast<std::streamsize>(b.size()));
+  write_file(cli.dir + "/fourd.nii", b);
   io::Volume v = io::read_volume(src);
   v.data[v.data.size() / 2] = std::numeric_limits<float>::quiet_NaN();
   io::write_volume(cli.dir + "/nan.nii.gz", v);
