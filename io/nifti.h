@@ -24,7 +24,8 @@ struct ReadOptions {
 // missing or unreadable file, anything that is not a single-file NIfTI, a truncated or corrupt
 // gzip stream, a vox_offset inside the header or past the end of the data, a 4-D file without
 // `volume`, a zero/negative/absurd dimension, an unsupported datatype, a singular or non-finite
-// affine, or NaN/Inf voxels (unless options.nonfinite says zero).
+// affine, no voxel size where pixdim gives the geometry (pixdim <= 0 without an sform), or NaN/Inf
+// voxels (unless options.nonfinite says zero).
 Volume read_volume(const std::string& path, const ReadOptions& options = {});
 // The same from bytes already in memory; `name` is used in messages (fuzzing, tests).
 Volume read_volume_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
@@ -48,6 +49,11 @@ struct WriteOptions {
 void write_volume(const std::string& path, const Volume& vol, const WriteOptions& options = {});
 // The bytes write_volume would write (gzip when `gzip`).
 std::vector<uint8_t> encode_volume(const Volume& vol, bool gzip, const WriteOptions& options = {});
+
+// A warning for a volume whose file gives no orientation (qform_code = sform_code = 0): its affine
+// is then the voxel sizes alone (NIfTI method 1), so left/right, front/back and up/down are a guess.
+// Empty when the file has a qform or an sform. Writing such a volume on its own grid keeps both codes 0.
+std::string orientation_warning(const NiftiHeaderInfo& header);
 
 bool has_nifti_extension(const std::string& path);  // .nii or .nii.gz
 bool is_gz_path(const std::string& path);

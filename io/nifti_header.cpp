@@ -135,7 +135,8 @@ ParsedHeader parse_header(const uint8_t* p, size_t avail, const std::string& nam
   r.dim = {d[1], d[2], d[3]};
   r.nvol = d[4];
   if (r.nvol > 1 && opt.volume < 0)
-    fail(name, "4-D file with " + std::to_string(r.nvol) + " volumes: choose one with a volume index");
+    fail(name, "4-D file with " + std::to_string(r.nvol) +
+                   " volumes: choose one with --volume N (0-based) of imunity-prep or imunity-harmonize");
   if (opt.volume >= r.nvol)
     fail(name, "volume index " + std::to_string(opt.volume) + " out of range (the file has " + std::to_string(r.nvol) + " volume(s))");
   if (static_cast<double>(r.nvol) * nvox > 64.0 * static_cast<double>(opt.max_voxels))
@@ -164,7 +165,16 @@ ParsedHeader parse_header(const uint8_t* p, size_t avail, const std::string& nam
   NiftiHeaderInfo& info = r.info;
   const double qfac = w.pixdim[0] < 0 ? -1 : 1;
   double zoom[3];
-  for (int a = 0; a < 3; ++a) zoom[a] = std::isfinite(w.pixdim[a + 1]) && w.pixdim[a + 1] > 0 ? w.pixdim[a + 1] : 1;
+  for (int a = 0; a < 3; ++a) {
+    const double p = w.pixdim[a + 1];
+    // The qform and the no-transform fallback take the voxel size from pixdim: without one, every
+    // distance (resampling, masks on other grids) would be a guess.
+    if (w.sform_code <= 0 && !(std::isfinite(p) && p > 0))
+      fail(name, "pixdim[" + std::to_string(a + 1) + "] = " + std::to_string(p) + ": no voxel size, and the " +
+                     (w.qform_code > 0 ? "qform" : "header (qform_code and sform_code are 0)") +
+                     " takes it from pixdim; fix the header (e.g. nibabel's set_zooms)");
+    zoom[a] = std::isfinite(p) && p > 0 ? p : 1;  // an sform gives the geometry; the unused qform gets 1
+  }
   info.qform = quatern_matrix(w.quatern_b, w.quatern_c, w.quatern_d, w.qoffset_x, w.qoffset_y, w.qoffset_z, zoom, qfac);
   info.sform = sform_matrix(w.srow_x, w.srow_y, w.srow_z);
   info.qform_code = std::max<int>(0, w.qform_code);
@@ -213,3 +223,13 @@ ParsedHeader parse_header(const uint8_t* p, size_t avail, const std::string& nam
 }
 
 }  // namespace im::io::detail
+
+namespace im::io {
+
+std::string orientation_warning(const NiftiHeaderInfo& h) {
+  if (h.qform_code > 0 || h.sform_code > 0) return "";
+  return "qform_code and sform_code are 0: the file gives no orientation; its voxel axes were taken as right, anterior, "
+         "superior with the pixdim voxel sizes (NIfTI method 1), so the orientation used (and the axial slices) may be wrong";
+}
+
+}  // namespace im::io

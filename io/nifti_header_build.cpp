@@ -90,7 +90,14 @@ std::vector<uint8_t> build_header(const Volume& vol, int version, int datatype, 
   int qcode = hi.qform_code, scode = hi.sform_code;
   const bool has_best = scode > 0 || qcode > 0;
   const Mat4& best = scode > 0 ? s : q;
-  if (!has_best || max_abs_diff(best, vol.affine) > tolerance(vol.affine)) {
+  // A file without orientation (both codes 0) stays so while its grid is the one pixdim describes
+  // (NIfTI method 1): codes of 1 would claim scanner coordinates nobody measured.
+  Mat4 method1 = identity4();
+  for (int a = 0; a < 3; ++a) method1[5 * a] = hi.pixdim[a + 1];
+  const bool unoriented = !has_best && max_abs_diff(method1, vol.affine) <= tolerance(vol.affine);
+  if (unoriented) {
+    q = s = vol.affine;
+  } else if (!has_best || max_abs_diff(best, vol.affine) > tolerance(vol.affine)) {
     q = s = vol.affine;
     if (scode <= 0) scode = qcode > 0 ? qcode : 1;
     if (qcode <= 0) qcode = scode;

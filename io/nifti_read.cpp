@@ -63,7 +63,7 @@ void check_finite(Volume& v, NonFinite policy, const std::string& name) {
     if (!std::isfinite(d[i])) first = i;
   const int64_t x = first % v.dim[0], y = first / v.dim[0] % v.dim[1], z = first / (v.dim[0] * v.dim[1]);
   fail(name, std::to_string(bad) + " voxel(s) are NaN or Inf (first at voxel " + std::to_string(x) + "," +
-                 std::to_string(y) + "," + std::to_string(z) + "); the NaN/Inf option can replace them by 0");
+                 std::to_string(y) + "," + std::to_string(z) + "); --nan-to-zero of imunity-prep and imunity-harmonize replaces them by 0");
 }
 
 }  // namespace

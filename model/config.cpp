@@ -1,19 +1,44 @@
 // Config validation, presets and JSON (unknown keys are errors, so typos do not pass silently).
 #include "model/config.h"
 
+#include <cmath>
 #include <set>
 
 #include "engine/check.h"
 
 namespace im::model {
 
+namespace {
+// Bounds far beyond any useful model, so that a corrupt or hostile config (a checkpoint's, too) is
+// refused before its sizes reach an allocation or overflow an int: 2048 is a 0.125 mm in-plane grid
+// over a whole head.
+constexpr int kMaxImageSide = 2048, kMaxWidth = 4096, kMaxSites = 4096, kMaxBio = 64;
+}  // namespace
+
 void ModelConfig::validate() const {
-  IM_CHECK(image_h > 0 && image_w > 0 && image_h % 16 == 0 && image_w % 16 == 0,
+  IM_CHECK(image_h > 0 && image_w > 0 && image_h % 16 == 0 && image_w % 16 == 0 && image_h <= kMaxImageSide &&
+               image_w <= kMaxImageSide,
            "image size " << image_h << "x" << image_w
                          << " is not usable: both sides must be positive multiples of 16 (the encoders halve "
-                            "the size four times), e.g. 128x128 for 2 mm data or 192x224 for the 1 mm MNI grid");
+                            "the size four times), at most "
+                         << kMaxImageSide << ", e.g. 128x128 for 2 mm data or 192x224 for the 1 mm MNI grid");
   IM_CHECK(encoder_widths.size() == 5, "encoder_widths needs 5 entries (4 stride-2 convs and one stride-1)");
   IM_CHECK(decoder_widths.size() == 5, "decoder_widths needs 5 entries (one stride-1 and 4 stride-2 transposed convs)");
+  auto width = [](const char* name, int v) {
+    IM_CHECK(v >= 1 && v <= kMaxWidth, name << " is " << v << ": layer widths must be 1 to " << kMaxWidth);
+  };
+  for (int w : encoder_widths) width("an encoder width", w);
+  for (int w : decoder_widths) width("a decoder width", w);
+  width("anatomy_channels", anatomy_channels);
+  width("contrast_channels", contrast_channels);
+  width("contrast_dense_width", contrast_dense_width);
+  width("disc_width", disc_width);
+  width("site_hidden", site_hidden);
+  IM_CHECK(n_sites <= kMaxSites, "n_sites is " << n_sites << ": at most " << kMaxSites);
+  IM_CHECK(bio.size() <= static_cast<size_t>(kMaxBio), bio.size() << " biological features: at most " << kMaxBio);
+  IM_CHECK(std::isfinite(background_threshold) && std::isfinite(disc_leaky_alpha) && bn_eps > 0.f && std::isfinite(bn_eps) &&
+               bn_momentum > 0.f && bn_momentum <= 1.f,
+           "background_threshold, disc_leaky_alpha, bn_eps (> 0) and bn_momentum (0 to 1] must be finite numbers");
   IM_CHECK(encoder_widths.back() == 2 * anatomy_channels,
            "the last encoder width (" << encoder_widths.back() << ") must be 2 x anatomy_channels ("
                                       << anatomy_channels << "): it is split into mean and log-variance");
@@ -65,7 +90,7 @@ void TrainConfig::validate() const {
   IM_CHECK(batch >= 2, "batch must be at least 2 (batch norm in the discriminator), got " << batch);
   IM_CHECK(steps >= 0, "steps must be >= 0");
   IM_CHECK(gamma_min > 0.f && gamma_max >= gamma_min, "gamma range [" << gamma_min << ", " << gamma_max << "] is not usable");
-  IM_CHECK(lr > 0.f, "lr must be positive");
+  IM_CHECK(std::isfinite(lr) && lr > 0.f, "lr must be a finite number above 0, got " << lr);
   IM_CHECK(val_fraction >= 0.f && val_fraction < 1.f, "val_fraction must be in [0, 1)");
   IM_CHECK(kl_reduction == "mean" || kl_reduction == "sum", "kl_reduction must be mean or sum, got " << kl_reduction);
   IM_CHECK(latent_sampling == "fresh" || latent_sampling == "fixed" || latent_sampling == "mean",

@@ -10,7 +10,17 @@
 
 namespace im::model {
 
-ImUnity::ImUnity(const ModelConfig& cfg, Device dev, uint64_t init_seed) : cfg_(cfg) {
+ImUnity::ImUnity(const ModelConfig& cfg, Device dev, uint64_t init_seed) : ImUnity(cfg, DeclareOnly{}) {
+  generator.finalize(Device::CPU);
+  discriminator.finalize(Device::CPU);
+  site_head.finalize(Device::CPU);
+  initialize(init_seed);
+  to(dev);
+}
+
+std::unique_ptr<ImUnity> ImUnity::declare(const ModelConfig& cfg) { return std::unique_ptr<ImUnity>(new ImUnity(cfg, DeclareOnly{})); }
+
+ImUnity::ImUnity(const ModelConfig& cfg, DeclareOnly) : cfg_(cfg) {
   cfg_.validate();
   const auto& ew = cfg_.encoder_widths;
   const int enc_strides[5] = {2, 2, 2, 2, 1};
@@ -58,16 +68,10 @@ ImUnity::ImUnity(const ModelConfig& cfg, Device dev, uint64_t init_seed) : cfg_(
 
   site_fc1_ = make_dense(site_head, "site_head.fc1", latent, cfg_.site_hidden);
   site_fc2_ = make_dense(site_head, "site_head.fc2", cfg_.site_hidden, cfg_.n_sites);
-
-  generator.finalize(Device::CPU);
-  discriminator.finalize(Device::CPU);
-  site_head.finalize(Device::CPU);
   for (BatchNorm& bn : disc_bn_) {
     bn.running_mean = Tensor::zeros({cfg_.disc_width});
     bn.running_var = Tensor::full({cfg_.disc_width}, 1.f);
   }
-  initialize(init_seed);
-  to(dev);
 }
 
 Conv ImUnity::make_conv(ParamGroup& g, const std::string& name, int cin, int cout, int k, int stride) {

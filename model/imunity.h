@@ -2,6 +2,7 @@
 // discriminator, site-unlearning head and optional biological heads, as plain forward functions
 // over parameters held in three groups (one Adam each).
 #pragma once
+#include <memory>
 #include <vector>
 
 #include "engine/param_group.h"
@@ -30,6 +31,10 @@ struct Code {
 class ImUnity {
  public:
   ImUnity(const ModelConfig& cfg, Device dev, uint64_t init_seed);
+  // The layers of `cfg` declared without memory behind the parameters: their names and shapes (the
+  // groups' entries(), buffers()), e.g. to check a checkpoint's tensors against its config before
+  // committing memory to a model that config describes. Not usable for anything else.
+  static std::unique_ptr<ImUnity> declare(const ModelConfig& cfg);
   ImUnity(const ImUnity&) = delete;
   ImUnity& operator=(const ImUnity&) = delete;
 
@@ -63,6 +68,8 @@ class ImUnity {
   int64_t parameter_count() const { return generator.numel() + discriminator.numel() + site_head.numel(); }
 
  private:
+  struct DeclareOnly {};
+  ImUnity(const ModelConfig& cfg, DeclareOnly);
   Conv make_conv(ParamGroup& g, const std::string& name, int cin, int cout, int k, int stride);
   Conv make_tconv(ParamGroup& g, const std::string& name, int cin, int cout, int k, int stride);
   Dense make_dense(ParamGroup& g, const std::string& name, int in, int out);

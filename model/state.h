@@ -18,4 +18,12 @@ struct NamedTensor {
 // ("optimizer.<group>.m" / ".v": the group's layout, meaningful to this code only).
 std::vector<NamedTensor> state_tensors(ImUnity& model, bool with_optimizer);
 
+struct StateShape {
+  std::string name;
+  Shape shape;
+};
+// The names and shapes of state_tensors() for a model of `cfg`, without building it (no memory for
+// its parameters). Throws im::Error when cfg is not usable.
+std::vector<StateShape> state_shapes(const ModelConfig& cfg, bool with_optimizer);
+
 }  // namespace im::model

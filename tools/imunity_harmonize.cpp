@@ -2,8 +2,9 @@
 // on each input's own grid, with sidecars; batches, BIDS derivatives and cluster shards.
 #include <CLI/CLI.hpp>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
-#include <filesystem>
 
 #include "engine/cuda_api.h"
 #include "engine/device.h"
@@ -12,7 +13,6 @@
 #include "tools/common/harmonize.h"
 #include "tools/common/harmonize_batch.h"
 
-namespace fs = std::filesystem;
 using namespace im;
 
 namespace {
@@ -60,9 +60,14 @@ it only writes the code.
 Outputs: OUT/<name>_desc-harmonized_T1w.nii.gz (name: the input file name without .nii[.gz] and a
 trailing _T1w) and <same>.json (model SHA-256, target and code hash, options, preprocessing record,
 version, device, time per stage). With --bids DIR: OUT/sub-X[/ses-Y]/anat/... for every
-DIR/sub-X[/ses-Y]/anat/*_T1w.nii[.gz], and OUT/dataset_description.json (BIDS derivative). Volume
-and sidecar are written atomically, together. Existing outputs are skipped (reported, not failed)
-unless --overwrite, so an interrupted batch resumes by running the same command again.
+DIR/sub-X[/ses-Y]/anat/*_T1w.nii[.gz], and OUT/dataset_description.json (BIDS derivative). OUT
+must not be the input folder. Volume and sidecar are written atomically, the sidecar last.
+
+Reruns: an input whose outputs exist is skipped when its sidecar records the same input, model(s),
+target and output-changing options and the volume matches the sidecar's SHA-256; a pair left
+incomplete by a kill is redone; outputs of another run (another target, model, ...) fail that input
+unless --overwrite. SIGINT/SIGTERM stop the batch (what the network finished is written, nothing
+half-written stays; exit 130/143): running the same command again finishes it.
 
 2.5D: --orientations all also harmonizes coronal and sagittal slices and takes the voxel-wise
 median of the three. With one (axial) checkpoint the axial model is applied to all three
@@ -75,7 +80,7 @@ is reported with its problem and skipped. --shard I/N (0-based, I = 0..N-1) or -
 (from SLURM_ARRAY_TASK_ID/_MIN/_COUNT) keeps the inputs k with k mod N == I (docs/cluster.md).
 
 Exit status: 0 every input harmonized or skipped as existing; 1 some inputs failed (listed);
-2 usage, model or target error (nothing harmonized).
+2 usage, model, target or output-folder error (nothing harmonized); 128 + signal when stopped.
 
 Examples:
   # towards a reference scan of the study (its code saved for later runs)
@@ -97,8 +102,9 @@ struct Args {
   std::string mask, labels, mask_dir, labels_dir;
   bool auto_mask = false;
   std::string device = "auto", orientations = "axial", outside = "zero", save_code, shard, output = "detail";
-  bool restore_intensity = false, overwrite = false, quiet = false, no_denoise = false, deterministic = false;
-  int64_t batch_size = 0;
+  bool restore_intensity = false, overwrite = false, quiet = false, no_denoise = false, nan_to_zero = false,
+       deterministic = false;
+  int64_t batch_size = 0, volume = -1;
   int threads = 0, gzip_level = 1, io_threads = 0;
   io::IntensityMapOptions map;
 };
@@ -108,20 +114,46 @@ nlohmann::json options_json(const Args& a) {
           {"denoise", !a.no_denoise},       {"orientations", a.orientations}, {"outside", a.outside},   {"restore_intensity", a.restore_intensity},
           {"batch_size", a.batch_size},     {"device", a.device},     {"threads", a.threads},
           {"shard", a.shard},               {"gzip_level", a.gzip_level},
-          {"io_threads", a.io_threads}};
+          {"io_threads", a.io_threads},     {"volume", a.volume},     {"nan_to_zero", a.nan_to_zero}};
+}
+
+// Options that change the outputs: a rerun takes existing outputs as done only with the same values.
+const std::vector<std::string> kComparedOptions = {"output",  "map_bins", "map_flat_fraction", "denoise",    "orientations",
+                                                   "outside", "mask",     "restore_intensity", "volume", "nan_to_zero"};
+
+io::ReadOptions read_options(const Args& a) {
+  io::ReadOptions r;
+  r.volume = a.volume;
+  r.nonfinite = a.nan_to_zero ? io::NonFinite::zero : io::NonFinite::reject;
+  return r;
+}
+
+// "interrupted by SIGTERM" and the exit status of a stopped run.
+int stopped_exit(int sig, const std::string& what) {
+  std::fprintf(stderr, "imunity-harmonize: interrupted by %s: %s; run the same command again to finish (complete outputs are skipped)\n",
+               sig == SIGTERM ? "SIGTERM" : "SIGINT", what.c_str());
+  return 128 + sig;
 }
 
 int run(const Args& a) {
+  const std::atomic<int>& stop = tools::stop_on_signals();
   const bool have_inputs = !a.in.empty() || !a.in_dir.empty() || !a.bids.empty();
   if (!have_inputs && a.save_code.empty()) throw CLI::ValidationError("give inputs (--in, --in-dir or --bids), or --save-code alone");
   if (have_inputs && a.out_dir.empty()) throw CLI::ValidationError("--out-dir is required with inputs");
+  for (const std::string* in : {&a.in_dir, &a.bids})
+    if (!in->empty() && tools::same_folder(*in, a.out_dir))
+      throw CLI::ValidationError("--out-dir is the same folder as the inputs (" + *in +
+                                 "): a rerun would take the outputs for inputs; choose another folder" +
+                                 (a.bids.empty() ? "" : " (for BIDS: " + a.bids + "/derivatives/imunity)"));
 
   // Usage-level checks first, before loading anything.
   std::vector<tools::HarmonizeJob> jobs;
   if (have_inputs) {
     std::vector<std::string> inputs = a.in, relative;
     if (!a.in_dir.empty()) inputs = tools::list_nifti_dir(a.in_dir);
-    if (!a.bids.empty()) inputs = tools::list_bids_t1w(a.bids, &relative);
+    std::vector<std::string> problems;
+    if (!a.bids.empty()) inputs = tools::list_bids_t1w(a.bids, &relative, &problems);
+    for (const std::string& p : problems) std::fprintf(stderr, "imunity-harmonize: warning: %s\n", p.c_str());
     if (inputs.empty()) throw io::Error("no input volume found" + (a.bids.empty() ? std::string() : " (sub-*/[ses-*/]anat/*_T1w.nii[.gz])"));
     jobs = tools::make_jobs(inputs, a.out_dir, relative);
     if (!a.shard.empty()) jobs = tools::select_shard(jobs, tools::parse_shard(a.shard));
@@ -157,7 +189,7 @@ int run(const Args& a) {
     io::MaskSpec spec;
     if (!a.target_mask.empty()) spec = {io::MaskSpec::Kind::file, a.target_mask};
     if (!a.target_labels.empty()) spec = {io::MaskSpec::Kind::labels, a.target_labels};
-    const io::Volume t = io::read_volume(a.target_image);
+    const io::Volume t = io::read_volume(a.target_image, read_options(a));
     target = tools::target_from_volume(models, t, io::load_mask(t, spec), a.target_image, spec.describe());
   }
   std::fprintf(stderr, "imunity-harmonize: target %s %s (code %s)\n", target.kind.c_str(), target.source.c_str(),
@@ -167,12 +199,13 @@ int run(const Args& a) {
     std::fprintf(stderr, "imunity-harmonize: contrast code saved to %s\n", a.save_code.c_str());
   }
   if (!have_inputs) return 0;
+  if (stop) return stopped_exit(stop, "nothing harmonized");
 
   if (a.mask.empty() && a.labels.empty() && a.mask_dir.empty() && a.labels_dir.empty())
     std::fprintf(stderr, "imunity-harmonize: note: automatic mask: a head/foreground mask (Otsu + morphology), NOT skull "
                          "stripping; give --labels/--labels-dir or --mask/--mask-dir for brain masks.\n");
+  tools::require_writable_folder(a.out_dir);
   if (!a.bids.empty()) tools::write_dataset_description(a.out_dir, a.overwrite);
-  fs::create_directories(a.out_dir);
 
   tools::BatchOptions bo;
   bo.harmonize.output = tools::parse_output_stage(a.output);
@@ -183,6 +216,7 @@ int run(const Args& a) {
     throw CLI::ValidationError("--outside map needs --output detail (the decoder stage has no map to apply)");
   bo.harmonize.restore_intensity = a.restore_intensity;
   bo.harmonize.batch_size = a.batch_size;
+  bo.read = read_options(a);
   bo.overwrite = a.overwrite;
   bo.quiet = a.quiet;
   bo.gzip_level = a.gzip_level;
@@ -192,22 +226,27 @@ int run(const Args& a) {
   bo.options = options_json(a);
   bo.options["mask"] = !a.mask.empty() ? "mask:" + a.mask : !a.labels.empty() ? "labels:" + a.labels
                        : !a.mask_dir.empty() ? "mask-dir:" + a.mask_dir : !a.labels_dir.empty() ? "labels-dir:" + a.labels_dir : "auto";
+  bo.compared_options = kComparedOptions;
+  bo.stop = &stop;
   const std::vector<tools::JobResult> results = tools::run_batch(models, target, jobs, bo);
 
-  int done = 0, skipped = 0, failed = 0;
-  for (size_t k = 0; k < results.size(); ++k) {
-    const auto& r = results[k];
+  int done = 0, skipped = 0, failed = 0, not_started = 0;
+  for (const auto& r : results) {
+    for (const std::string& note : r.notes) std::fprintf(stderr, "imunity-harmonize: %s\n", note.c_str());
     if (r.status == tools::JobResult::Status::done) ++done;
     if (r.status == tools::JobResult::Status::skipped) {
       ++skipped;
       std::fprintf(stderr, "imunity-harmonize: skipped %s\n", r.message.c_str());
     }
     if (r.status == tools::JobResult::Status::failed) ++failed;
+    if (r.status == tools::JobResult::Status::not_started) ++not_started;
   }
-  std::printf("imunity-harmonize: %zu input(s): %d harmonized, %d skipped (existing), %d failed -> %s\n", results.size(), done,
-              skipped, failed, a.out_dir.c_str());
+  std::printf("imunity-harmonize: %zu input(s): %d harmonized, %d skipped (existing), %d failed%s -> %s\n", results.size(), done,
+              skipped, failed, not_started ? (", " + std::to_string(not_started) + " not started").c_str() : "", a.out_dir.c_str());
+  std::fflush(stdout);
   for (const auto& r : results)
     if (r.status == tools::JobResult::Status::failed) std::fprintf(stderr, "imunity-harmonize: FAILED %s\n", r.message.c_str());
+  if (stop) return stopped_exit(stop, std::to_string(done) + " harmonized, " + std::to_string(not_started) + " not started");
   return failed ? 1 : 0;
 }
 
@@ -265,7 +304,10 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", a.batch_size, "slices per network call (0: as many as fit ~1.5 GiB on CPU, 4 GiB on GPU)")
       ->default_val(0)->check(CLI::NonNegativeNumber);
   app.add_option("--shard", a.shard, "I/N: the I-th (0-based) of N parts of the sorted inputs; or \"slurm\"");
-  app.add_flag("--overwrite", a.overwrite, "replace existing outputs (default: skip them)");
+  app.add_flag("--overwrite", a.overwrite, "replace existing outputs (default: skip those of the same run, refuse others)");
+  app.add_option("--volume", a.volume, "for 4-D inputs: the volume to harmonize (0-based; 4-D input is refused without it)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--nan-to-zero", a.nan_to_zero, "replace NaN/Inf input voxels by 0 (default: such an input fails)");
   app.add_option("--threads", a.threads, "CPU threads of the network (default: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--io-threads", a.io_threads, "reader and writer threads each (default: 1 on the CPU, 4 with a GPU)")
       ->default_val(0)->check(CLI::NonNegativeNumber);

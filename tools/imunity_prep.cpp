@@ -117,6 +117,11 @@ int main(int argc, char** argv) {
     ro.nonfinite = nan_to_zero ? NonFinite::zero : NonFinite::reject;
     const Volume input = read_volume(in, ro);
     timings["read"] = ms_since(t);
+    std::vector<std::string> warnings;
+    if (const std::string w = orientation_warning(input.header); !w.empty()) {
+      warnings.push_back(w);
+      std::fprintf(stderr, "imunity-prep: warning: %s: %s\n", in.c_str(), w.c_str());
+    }
     const Mask mask = load_mask(input, spec);
     timings["mask"] = ms_since(t);
     Prepared p;
@@ -159,6 +164,7 @@ int main(int argc, char** argv) {
                              {"keep_background", keep_background},
                              {"volume", volume}, {"nan_to_zero", nan_to_zero}, {"gzip_level", gzip_level}}},
                            {"record", record},
+                           {"warnings", warnings},
                            {"timings_ms", timings}};
     files.add(sidecar, side.dump(2) + "\n");
     files.commit(overwrite);

@@ -2,7 +2,9 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +27,27 @@ using namespace im;
 namespace {
 std::atomic<bool> g_interrupted{false};
 void on_sigint(int) { g_interrupted = true; }
+
+// A finite number above 0 (CLI::PositiveNumber lets "nan" and "inf" through).
+const CLI::Validator positive_finite(
+    [](std::string& text) {
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || *end != '\0' || !std::isfinite(v) || v <= 0)
+        return "must be a finite number above 0, got " + text;
+      return std::string();
+    },
+    "POSITIVE");
+
+// cpu, cuda, cuda:N or auto (the device parser gives the full message for anything else).
+const CLI::Validator device_name_check(
+    [](std::string& text) {
+      if (text == "cpu" || text == "cuda" || text == "auto") return std::string();
+      if (text.rfind("cuda:", 0) == 0 && text.size() > 5 && text.find_first_not_of("0123456789", 5) == std::string::npos)
+        return std::string();
+      return "must be cpu, cuda, cuda:N or auto, got " + text;
+    },
+    "DEVICE");
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -45,34 +68,45 @@ int main(int argc, char** argv) {
       "  imunity-train --manifest train.tsv --out runs/ixi --resume --steps 6000"};
   std::string manifest_path, out_dir, config_file, preset, device_name;
   std::vector<std::string> overrides;
-  int64_t steps = -1;
+  int64_t steps = 0;
   int batch = 0, threads = 0;
   uint64_t seed = 0;
-  bool seed_given = false, resume = false, quiet = false;
-  float lr = 0.f;
+  bool resume = false, quiet = false;
+  double lr = 0;
   app.add_option("--manifest", manifest_path, "Training manifest (TSV: path, site, [mask|labels], covariates)")->required();
   app.add_option("--out", out_dir, "Run folder (created; an existing run needs --resume)")->required();
   app.add_option("--config", config_file, "JSON config: {\"model\": {...}, \"train\": {...}} (see docs/training.md)");
-  app.add_option("--preset", preset, "Loss weights and schedule: paper (eq. 4: 1, 1, 1, 100, 1e-3) or authors-code");
-  app.add_option("--steps", steps, "Training steps (each: discriminator, site-head and generator updates)");
-  app.add_option("--batch", batch, "Slice pairs per step (default 16)");
-  app.add_option("--lr", lr, "Adam learning rate (paper 1e-4)");
-  app.add_option("--device", device_name, "cpu, cuda, cuda:N (the N-th GPU) or auto (default: cuda when a GPU is usable)");
-  app.add_option("--threads", threads, "CPU threads (default: all cores)");
-  auto* seed_opt = app.add_option("--seed", seed, "Seed of everything random (initialization, sampling, noise)");
+  app.add_option("--preset", preset, "Loss weights and schedule: paper (eq. 4: 1, 1, 1, 100, 1e-3) or authors-code")
+      ->check(CLI::IsMember({"paper", "authors-code"}));
+  // Each flag is checked as given (a bad value is an error naming the flag, never the default) and
+  // passed on exactly (--lr as JSON's shortest round-trip form: 2.5e-6 stays 2.5e-6).
+  auto* steps_opt = app.add_option("--steps", steps, "Training steps (each: discriminator, site-head and generator updates)")
+                        ->check(CLI::NonNegativeNumber);
+  auto* batch_opt = app.add_option("--batch", batch, "Slice pairs per step, at least 2 (default 16)")->check(CLI::Range(2, 1 << 20));
+  auto* lr_opt = app.add_option("--lr", lr, "Adam learning rate, > 0 (paper 1e-4)")->check(positive_finite);
+  auto* device_opt = app.add_option("--device", device_name,
+                                    "cpu, cuda, cuda:N (the N-th GPU) or auto (default: cuda when a GPU is usable)")
+                         ->check(device_name_check);
+  auto* threads_opt = app.add_option("--threads", threads, "CPU threads (0, the default: all cores)")->check(CLI::NonNegativeNumber);
+  auto* seed_opt = app.add_option("--seed", seed, "Seed of everything random (initialization, sampling, noise)")
+                       ->check(CLI::NonNegativeNumber);
   app.add_option("--set", overrides, "Override any config field: model.<field>=V or train.<field>=V (repeatable)");
   app.add_flag("--resume", resume, "Continue RUN_DIR/last.safetensors (bit for bit on the CPU with the same seed)");
   app.add_flag("--quiet", quiet, "No progress bar");
-  CLI11_PARSE(app, argc, argv);
-  seed_given = seed_opt->count() > 0;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints the help, or the error naming the flag
+    return code == 0 ? 0 : 2;      // 2, as for every other error found before training
+  }
 
   try {
-    if (steps >= 0) overrides.push_back("train.steps=" + std::to_string(steps));
-    if (batch > 0) overrides.push_back("train.batch=" + std::to_string(batch));
-    if (lr > 0.f) overrides.push_back("train.lr=" + std::to_string(lr));
-    if (threads > 0) overrides.push_back("train.threads=" + std::to_string(threads));
-    if (!device_name.empty()) overrides.push_back("train.device=\"" + device_name + "\"");
-    if (seed_given) overrides.push_back("train.seed=" + std::to_string(seed));
+    if (steps_opt->count()) overrides.push_back("train.steps=" + std::to_string(steps));
+    if (batch_opt->count()) overrides.push_back("train.batch=" + std::to_string(batch));
+    if (lr_opt->count()) overrides.push_back("train.lr=" + nlohmann::json(lr).dump());
+    if (threads_opt->count()) overrides.push_back("train.threads=" + std::to_string(threads));
+    if (device_opt->count()) overrides.push_back("train.device=\"" + device_name + "\"");
+    if (seed_opt->count()) overrides.push_back("train.seed=" + std::to_string(seed));
 
     tools::TrainRunOptions ro;
     ro.manifest = manifest_path;

@@ -162,3 +162,22 @@ TEST_CASE("bad input: datatype, magic, NaN/Inf voxels, singular affine", "[nifti
   test::set_field<float>(b, test::n1::scl_slope, 3e38f);
   expect_error(dir, "overflow.nii", b, "NaN or Inf");
 }
+
+TEST_CASE("bad input: a voxel size of 0, negative or NaN where the geometry comes from pixdim", "[nifti][bad]") {
+  const std::string dir = test::scratch_dir("bad_pixdim");
+  auto good = io::encode_volume(small(), false);
+  test::set_field<int16_t>(good, test::n1::sform_code, 0);
+  int k = 0;
+  for (const float bad : {0.f, -2.f, std::numeric_limits<float>::quiet_NaN()})
+    for (const int16_t qform_code : {1, 0}) {  // the qform, or no transform at all (NIfTI method 1)
+      auto b = good;
+      test::set_field<int16_t>(b, test::n1::qform_code, qform_code);
+      test::set_field<float>(b, test::n1::pixdim + 8, bad);
+      expect_error(dir, "pixdim" + std::to_string(k++) + ".nii", b, "pixdim[2]");
+    }
+  // With an sform, pixdim does not make the geometry: read as before.
+  auto b = io::encode_volume(small(), false);
+  test::set_field<float>(b, test::n1::pixdim + 8, 0.f);
+  test::write_bytes(dir + "/sform.nii", b);
+  REQUIRE(io::read_volume(dir + "/sform.nii").affine == small().affine);
+}

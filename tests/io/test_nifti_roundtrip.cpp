@@ -105,6 +105,26 @@ TEST_CASE("round trip: every datatype, NIfTI-1 and -2, .nii and .nii.gz", "[nift
       }
 }
 
+TEST_CASE("round trip: qform_code = sform_code = 0 (orientation unknown) is written back with both codes 0", "[nifti]") {
+  const std::string dir = test::scratch_dir("rt_no_codes");
+  const io::Volume v = test::synthetic({6, 5, 4}, test::diag_affine(2, 2.5, 3, -5, -4, -3),
+                                       [](int64_t x, int64_t y, int64_t z) { return float(1 + x + 6 * y + 30 * z); });
+  auto b = io::encode_volume(v, false);
+  test::set_field<int16_t>(b, test::n1::qform_code, 0);
+  test::set_field<int16_t>(b, test::n1::sform_code, 0);
+  test::write_bytes(dir + "/in.nii", b);
+  const io::Volume a = io::read_volume(dir + "/in.nii");
+  REQUIRE(a.header.qform_code == 0);
+  REQUIRE(a.header.sform_code == 0);
+  REQUIRE(a.affine == test::diag_affine(2, 2.5, 3));  // NIfTI method 1: the voxel sizes alone
+  for (const char* name : {"/out.nii", "/out.nii.gz"}) {
+    io::write_volume(dir + name, a);
+    const io::Volume c = io::read_volume(dir + name);
+    require_same_header(a, c, false);
+    REQUIRE(c.data == a.data);
+  }
+}
+
 TEST_CASE("round trip: non-integer values into integer types keep precision", "[nifti]") {
   const std::string dir = test::scratch_dir("rt_scaled");
   io::Volume v = test::synthetic({16, 16, 4}, test::diag_affine(1, 1, 1),

@@ -10,6 +10,11 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 CommandResult run_command(const std::string& command);
+// Runs `exe` with `args` (no shell), output captured; with `signal` set, sends it to that process
+// (and no other) once it prints a line containing `signal_at`. exit_code: the exit status, or -1
+// when a signal ended the process.
+CommandResult run_program(const std::string& exe, const std::vector<std::string>& args, int signal = 0,
+                          const std::string& signal_at = "");
 // Path of a built tool (imunity-prep, imunity-harmonize, ...); throws naming the path when it is not built.
 std::string tool_path(const std::string& name);
 // Files under `dir` whose name contains ".tmp-" (left-over temporaries of atomic writes).

@@ -1,6 +1,7 @@
 // Tiny checkpoints, synthetic inputs and command running for the harmonize tests.
 #include "harmonize_test_util.h"
 
+#include <catch2/catch.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include "model/imunity.h"
 #include "model/inference.h"
 #include "support/gradcheck.h"
+#include "support/paths.h"
 #include "tools/common/checkpoint.h"
 
 namespace fs = std::filesystem;
@@ -75,6 +77,24 @@ std::string write_synthetic(const std::string& dir, const std::string& name, con
 }
 
 std::string harmonize_tool() { return tool_path("imunity-harmonize"); }
+
+bool harmonize_tool_built() {
+  return !harmonize_tool().empty();  // harmonize_tool() throws naming the path when it is not built
+}
+
+HarmonizeCli::HarmonizeCli(const std::string& name, int size) : dir(scratch_dir(name)) {
+  model = make_checkpoint(dir, "model.safetensors", tiny_model_config(size, size), 4.0);
+}
+
+CommandResult HarmonizeCli::run(const std::string& args, const std::string& env) const {
+  // --deterministic: these tests compare output bytes across runs; on a GPU cuDNN would otherwise
+  // choose algorithms by timing, per process.
+  return run_command(env + " " + harmonize_tool() + " --model " + model + " --threads 2 --quiet --deterministic " + args);
+}
+
+std::string HarmonizeCli::synthetic(const std::string& name, const io::Dims& d) const {
+  return write_synthetic(dir, name, d, diagonal_affine(-3, 3, 3, 60, -66, -54));
+}
 
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

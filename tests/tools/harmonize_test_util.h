@@ -24,6 +24,18 @@ io::Mat4 diagonal_affine(double sx, double sy, double sz, double tx = 0, double 
 
 // "<build>/tools/imunity-harmonize"; throws naming the path when it is not built.
 std::string harmonize_tool();
+// False, with a warning saying why the test is skipped, when imunity-harmonize is not built.
+bool harmonize_tool_built();
 std::string read_text(const std::string& path);
+
+// The tool with a tiny size x size, 4 mm model made in a fresh scratch folder `dir`, on 2 threads,
+// without a progress bar.
+struct HarmonizeCli {
+  std::string dir, model;
+  explicit HarmonizeCli(const std::string& name, int size = 80);
+  CommandResult run(const std::string& args, const std::string& env = "") const;
+  // A synthetic head on `d` (3 mm voxels, LAS) written to dir/name.
+  std::string synthetic(const std::string& name, const io::Dims& d = {40, 44, 36}) const;
+};
 
 }  // namespace im::test

@@ -1,9 +1,6 @@
 // imunity-train's run: resume bit for bit, checkpoint validation, SIGINT, NaN stop, bad manifests.
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +8,7 @@
 
 #include "io/error.h"
 #include "io/safetensors.h"
+#include "support/command.h"
 #include "support/paths.h"
 #include "tools/common/checkpoint.h"
 #include "tools/common/train_run.h"
@@ -36,34 +34,10 @@ tools::TrainRunOptions small_run(const std::string& manifest, const std::string&
 // Runs imunity-train with its output captured; with sigint_at set, sends SIGINT to that process (and
 // no other) once it prints a line containing sigint_at.
 int run_cli(const std::vector<std::string>& args, std::string* output = nullptr, const std::string& sigint_at = "") {
-  std::string exe = std::string(IMUNITY_BINARY_DIR) + "/tools/imunity-train";
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    std::vector<char*> argv{const_cast<char*>(exe.c_str())};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(exe.c_str(), argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  std::string out;
-  FILE* f = fdopen(fds[0], "r");
-  char line[4096];
-  while (fgets(line, sizeof line, f)) {
-    out += line;
-    if (!sigint_at.empty() && std::string(line).find(sigint_at) != std::string::npos) kill(pid, SIGINT);
-  }
-  fclose(f);
-  int st = 0;
-  waitpid(pid, &st, 0);
-  if (output) *output = out;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  const test::CommandResult r =
+      test::run_program(std::string(IMUNITY_BINARY_DIR) + "/tools/imunity-train", args, sigint_at.empty() ? 0 : SIGINT, sigint_at);
+  if (output) *output = r.output;
+  return r.exit_code;
 }
 }  // namespace
 

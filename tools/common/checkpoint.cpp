@@ -1,6 +1,9 @@
 // Checkpoint conversion between the model's named state and safetensors files.
 #include "tools/common/checkpoint.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "engine/check.h"
 #include "io/error.h"
 #include "io/safetensors.h"
@@ -76,24 +79,40 @@ std::unique_ptr<model::ImUnity> load_checkpoint(const std::string& path, Device 
                                                 bool with_optimizer) {
   io::SafeTensors st = io::read_safetensors(path);
   CheckpointInfo info = parse_info(path, st.metadata);
+  // The config and the tensor table first: a model is only built (its memory committed) for a
+  // config whose every tensor the file holds, with the right shape and finite values.
+  std::vector<model::StateShape> layout;
+  try {
+    layout = model::state_shapes(info.model, with_optimizer);
+  } catch (const Error& e) {
+    io::fail(path, std::string("the checkpoint's model config is not usable: ") + e.what());
+  }
+  std::vector<const io::NamedArray*> arrays;
+  for (const model::StateShape& s : layout) {
+    const io::NamedArray* a = st.find(s.name);
+    if (!a)
+      io::fail(path, "missing tensor \"" + s.name + "\"" +
+                         (s.name.rfind("optimizer.", 0) == 0 ? " (an inference-only checkpoint cannot be resumed)" : ""));
+    std::vector<int64_t> want;
+    for (int i = 0; i < s.shape.ndim(); ++i) want.push_back(s.shape[i]);
+    if (a->shape != want)
+      io::fail(path, "tensor \"" + s.name + "\" has shape " + nlohmann::json(a->shape).dump() + ", the checkpoint's model config implies " +
+                         nlohmann::json(want).dump());
+    const auto bad = std::count_if(a->values.begin(), a->values.end(), [](float v) { return !std::isfinite(v); });
+    if (bad > 0)
+      io::fail(path, "tensor \"" + s.name + "\" holds " + std::to_string(bad) + " NaN or Inf value(s) of " +
+                         std::to_string(a->values.size()) + ": a broken checkpoint (from a diverged run?), not usable");
+    arrays.push_back(a);
+  }
   std::unique_ptr<model::ImUnity> m;
   try {
     m = std::make_unique<model::ImUnity>(info.model, Device::CPU, 0);
   } catch (const Error& e) {
-    io::fail(path, std::string("the checkpoint's model config is not usable: ") + e.what());
+    io::fail(path, std::string("cannot build its model: ") + e.what());
   }
-  for (const model::NamedTensor& nt : model::state_tensors(*m, with_optimizer)) {
-    const io::NamedArray* a = st.find(nt.name);
-    if (!a)
-      io::fail(path, "missing tensor \"" + nt.name + "\"" +
-                         (nt.name.rfind("optimizer.", 0) == 0 ? " (an inference-only checkpoint cannot be resumed)" : ""));
-    std::vector<int64_t> want;
-    for (int i = 0; i < nt.tensor.ndim(); ++i) want.push_back(nt.tensor.size(i));
-    if (a->shape != want)
-      io::fail(path, "tensor \"" + nt.name + "\" has shape " + nlohmann::json(a->shape).dump() + ", the model expects " +
-                         nlohmann::json(want).dump());
-    Tensor(nt.tensor).copy_from(Tensor::from_vector(a->values, nt.tensor.shape()));
-  }
+  const std::vector<model::NamedTensor> state = model::state_tensors(*m, with_optimizer);
+  for (size_t i = 0; i < state.size(); ++i)  // the same order as state_shapes()
+    Tensor(state[i].tensor).copy_from(Tensor::from_vector(arrays[i]->values, state[i].tensor.shape()));
   for (ParamGroup* g : {&m->generator, &m->discriminator, &m->site_head}) {
     auto it = info.adam_steps.find(g->name());
     g->adam_step = it == info.adam_steps.end() ? 0 : it->second;

@@ -33,8 +33,10 @@ void save_checkpoint(const std::string& path, model::ImUnity& model, const Check
 // Reads only the metadata (configs, codes); throws im::io::Error naming the file on any problem.
 CheckpointInfo read_checkpoint_info(const std::string& path);
 
-// Builds the model from the checkpoint's config on dev and loads every tensor (and the Adam moments
-// when with_optimizer; an inference checkpoint without them then fails clearly).
+// Checks the checkpoint's config (bounds) and its tensor table against that config (every tensor
+// present, with its shape and finite values: NaN or Inf weights are refused), and only then builds
+// the model on dev and loads every tensor (and the Adam moments when with_optimizer; an inference
+// checkpoint without them then fails clearly). Throws im::io::Error naming the file and the tensor.
 std::unique_ptr<model::ImUnity> load_checkpoint(const std::string& path, Device dev, CheckpointInfo* info,
                                                 bool with_optimizer);
 

@@ -186,11 +186,19 @@ std::array<io::Volume, 2> render(const ModelSet& models, const TargetCode& targe
 
 }  // namespace
 
+void require_finite(const io::Volume& v, const std::string& what) {
+  const auto bad = std::count_if(v.data.begin(), v.data.end(), [](float x) { return !std::isfinite(x); });
+  if (bad > 0)
+    throw io::Error(what + ": " + std::to_string(bad) + " of " + std::to_string(v.data.size()) +
+                    " voxels are NaN or Inf (a broken model, or an input that makes the network overflow): not written");
+}
+
 NetworkResult harmonize_prepared(const ModelSet& models, const TargetCode& target, const io::Prepared& p,
                                  const HarmonizeOptions& options, NetworkStats* stats) {
   NetworkResult r;
   if (options.output == OutputStage::decoder) {
     r.decoder = std::move(render(models, target, nullptr, p, options, stats)[0]);
+    require_finite(r.decoder, "the network's output");
     return r;
   }
   // The volume's own contrast, measured as a target image's would be: the mean code over its
@@ -199,6 +207,8 @@ NetworkResult harmonize_prepared(const ModelSet& models, const TargetCode& targe
   std::array<io::Volume, 2> v = render(models, target, &own, p, options, stats);
   r.decoder = std::move(v[0]);
   r.own = std::move(v[1]);
+  require_finite(r.decoder, "the network's output under the target's code");
+  require_finite(r.own, "the network's output under the volume's own code");
   const int64_t dim[3] = {r.own.dim[0], r.own.dim[1], r.own.dim[2]};
   r.map = io::fit_monotone_map(r.own.data, r.decoder.data, io::flat_voxels(r.own.data, dim, p.mask, options.map.flat_fraction),
                                options.map);

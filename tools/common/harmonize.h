@@ -148,9 +148,13 @@ struct NetworkResult {
 // Every axis of `models` sliced, background-only slices (all voxels below the model's background
 // threshold, which the decoder copies) skipped, the others run through the device in batches, put
 // back, and the axes fused by a voxel-wise median; for the detail stage the same slices also
-// decoded under the volume's own mean contrast code, and the map fitted between the two.
+// decoded under the volume's own mean contrast code, and the map fitted between the two. A
+// rendering with a NaN or Inf voxel throws io::Error (require_finite) before any map is fitted.
 NetworkResult harmonize_prepared(const ModelSet& models, const TargetCode& target, const io::Prepared& p,
                                  const HarmonizeOptions& options, NetworkStats* stats = nullptr);
+// Throws io::Error when `v` holds a NaN or Inf voxel ("<what>: N of M voxels are NaN or Inf ..."):
+// a broken model or an input that makes the network overflow; such a result is never written.
+void require_finite(const io::Volume& v, const std::string& what);
 // Back on the input's grid (shape, affine, qform/sform and codes of the input), outside voxels
 // zeroed or kept, intensities restored on request. The detail stage applies the map to the input's
 // own normalized voxels there; the decoder stage resamples the decoder's rendering.

@@ -1,12 +1,18 @@
-// Input lists, output names, shards, and the three-stage threaded run of imunity-harmonize.
+// Input lists, output names, shards, stop signals, and the three-stage threaded run of imunity-harmonize.
 #include "tools/common/harmonize_batch.h"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -18,6 +24,8 @@
 #include "io/error.h"
 #include "io/json_io.h"
 #include "io/nifti.h"
+#include "tools/common/harmonize_resume.h"
+#include "tools/common/harmonize_sha256.h"
 #include "tools/common/progress.h"
 
 namespace fs = std::filesystem;
@@ -87,7 +95,11 @@ double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono
 // One volume on its way through the stages.
 struct Item {
   size_t job = 0;
-  std::string error;  // set: the job failed at an earlier stage
+  std::string error;       // set: the job failed at an earlier stage
+  std::string skipped;     // set: its outputs are those of this run, complete
+  bool abandoned = false;  // the run was stopped before this job's network pass
+  bool replace = false;    // redo an incomplete pair: replace what of it exists
+  std::vector<std::string> warnings, notes;
   PreparedInput prepared;
   NetworkResult harmonized;
   NetworkStats stats;
@@ -104,26 +116,19 @@ void write_outputs(const HarmonizeJob& job, Item& it, const ModelSet& models, co
   auto t = Clock::now();
   const io::Volume out = finish_output(it.prepared, it.harmonized, o.harmonize);
   it.timings["unprepare"] = ms_between(t, Clock::now());
+  require_finite(out, "the output");
   t = Clock::now();
   io::WriteOptions wo;
   wo.gzip_level = o.gzip_level;
   std::vector<uint8_t> bytes = io::encode_volume(out, true, wo);
   it.timings["encode"] = ms_between(t, Clock::now());
   t = Clock::now();
-  nlohmann::json model_json = {{"path", models.axial().path}, {"sha256", models.axial().sha256}, {"step", models.axial().info.step},
-                               {"input_size", {models.axial().info.model.image_h, models.axial().info.model.image_w}}};
-  nlohmann::json per_axis = nlohmann::json::object();
-  for (int a = 0; a < 3; ++a)
-    if (models.per_axis[a])
-      per_axis[io::slice_axis_name(static_cast<io::SliceAxis>(a))] = {{"path", models.per_axis[a]->path},
-                                                                        {"sha256", models.per_axis[a]->sha256},
-                                                                        {"trained_on", models.per_axis[a]->orientation}};
-  model_json["per_orientation"] = per_axis;
   nlohmann::json side = {{"tool", "imunity-harmonize"},
                          {"version", IMUNITY_VERSION},
                          {"input", job.input},
                          {"output", job.output},
-                         {"model", model_json},
+                         {"output_sha256", sha256_hex(bytes.data(), bytes.size())},
+                         {"model", models_record(models)},
                          {"target", target.summary()},
                          {"intensity", intensity_note(o.harmonize)},
                          {"outside_mask", o.harmonize.outside == Outside::keep  ? "kept (the input on the same scale)"
@@ -134,25 +139,50 @@ void write_outputs(const HarmonizeJob& job, Item& it, const ModelSet& models, co
                          {"preprocessing", io::record_to_json(it.prepared.prepared.record)},
                          {"device", o.device_description},
                          {"network", it.stats.to_json()},
-                         {"output_stage", it.harmonized.summary()}};
+                         {"output_stage", it.harmonized.summary()},
+                         {"warnings", it.warnings}};
   fs::create_directories(fs::path(job.output).parent_path());
   // Both files are written as temporaries first; then the volume is renamed into place, then the
-  // sidecar. Should the second rename fail, the volume placed by the first is taken back, so that
-  // the pair never appears halved.
+  // sidecar: the sidecar is the commit record (a volume without it is an interrupted write, redone
+  // by the next run). Should the second rename fail, the volume placed by the first is taken back.
   io::AtomicFileSet volume_file, sidecar_file;
   volume_file.add(job.output, bytes);
   it.timings["write"] = ms_between(t, Clock::now());
   it.timings["total"] = ms_between(it.start, Clock::now());
   side["timings_ms"] = it.timings;
   sidecar_file.add(job.sidecar, side.dump(2) + "\n");
-  volume_file.commit(o.overwrite);
+  const bool replace = o.overwrite || it.replace;
+  volume_file.commit(replace);
   try {
-    sidecar_file.commit(o.overwrite);
+    sidecar_file.commit(replace);
   } catch (...) {
     std::error_code ec;
     fs::remove(job.output, ec);
     throw;
   }
+}
+
+// The entries of `dir` that are not hidden, with whether each is a folder (false when that cannot be
+// told: a symlink loop). A folder that cannot be read is reported in `problems` unless it does not
+// exist and missing_ok.
+struct DirEntry {
+  fs::path path;
+  std::string name;
+  bool is_dir = false;
+};
+std::vector<DirEntry> visible_entries(const fs::path& dir, std::vector<std::string>* problems, bool missing_ok) {
+  std::vector<DirEntry> out;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  const fs::directory_iterator end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code type_ec;
+    if (!name.empty() && name[0] != '.') out.push_back({it->path(), name, it->is_directory(type_ec)});
+  }
+  if (ec && !(missing_ok && ec == std::errc::no_such_file_or_directory) && problems)
+    problems->push_back(dir.string() + ": " + ec.message() + " (skipped)");
+  return out;
 }
 
 }  // namespace
@@ -167,32 +197,40 @@ std::string output_file_name(const std::string& input_path) { return output_stem
 
 std::vector<std::string> list_nifti_dir(const std::string& dir) {
   if (!fs::is_directory(dir)) io::fail(dir, "not a folder");
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (!e.is_directory() && is_nifti_name(e.path().filename().string())) out.push_back(e.path().string());
+  std::vector<std::string> problems, out;
+  for (const DirEntry& e : visible_entries(dir, &problems, false))
+    if (!e.is_dir && is_nifti_name(e.name)) out.push_back(e.path.string());
+  if (!problems.empty()) io::fail(dir, "cannot list the folder: " + problems.front());
   std::sort(out.begin(), out.end());
   return out;
 }
 
-std::vector<std::string> list_bids_t1w(const std::string& dir, std::vector<std::string>* relative) {
+std::vector<std::string> list_bids_t1w(const std::string& dir, std::vector<std::string>* relative, std::vector<std::string>* problems) {
   if (!fs::is_directory(dir)) io::fail(dir, "not a folder");
   std::vector<std::pair<std::string, std::string>> found;
   auto scan_anat = [&](const fs::path& anat, const fs::path& rel) {
-    if (!fs::is_directory(anat)) return;
-    for (const auto& e : fs::directory_iterator(anat)) {
-      const std::string f = e.path().filename().string(), stem = strip_nifti_ext(f);
-      if (!e.is_directory() && is_nifti_name(f) && stem.size() > 4 && stem.compare(stem.size() - 4, 4, "_T1w") == 0)
-        found.push_back({e.path().string(), rel.string()});
+    for (const DirEntry& e : visible_entries(anat, problems, true)) {
+      const std::string stem = strip_nifti_ext(e.name);
+      if (!e.is_dir && is_nifti_name(e.name) && stem.size() > 4 && stem.compare(stem.size() - 4, 4, "_T1w") == 0)
+        found.push_back({e.path.string(), rel.string()});
     }
   };
-  for (const auto& sub : fs::directory_iterator(dir)) {
-    const std::string s = sub.path().filename().string();
-    if (!sub.is_directory() || s.rfind("sub-", 0) != 0) continue;
-    scan_anat(sub.path() / "anat", fs::path(s) / "anat");
-    for (const auto& ses : fs::directory_iterator(sub.path())) {
-      const std::string n = ses.path().filename().string();
-      if (ses.is_directory() && n.rfind("ses-", 0) == 0) scan_anat(ses.path() / "anat", fs::path(s) / n / "anat");
+  for (const DirEntry& sub : visible_entries(dir, problems, false)) {
+    if (sub.name.rfind("sub-", 0) != 0) continue;
+    if (!sub.is_dir) {
+      std::error_code ec;
+      if (fs::symlink_status(sub.path, ec).type() == fs::file_type::symlink && problems)
+        problems->push_back(sub.path.string() + ": a link to no usable folder (skipped)");
+      continue;
     }
+    scan_anat(sub.path / "anat", fs::path(sub.name) / "anat");
+    for (const DirEntry& ses : visible_entries(sub.path, problems, false))
+      if (ses.name.rfind("ses-", 0) == 0) {
+        if (ses.is_dir)
+          scan_anat(ses.path / "anat", fs::path(sub.name) / ses.name / "anat");
+        else if (problems)
+          problems->push_back(ses.path.string() + ": not a usable folder (skipped)");
+      }
   }
   std::sort(found.begin(), found.end());
   std::vector<std::string> out;
@@ -201,6 +239,27 @@ std::vector<std::string> list_bids_t1w(const std::string& dir, std::vector<std::
     if (relative) relative->push_back(rel);
   }
   return out;
+}
+
+bool same_folder(const std::string& a, const std::string& b) {
+  std::error_code ea, eb;
+  const fs::path pa = fs::weakly_canonical(fs::absolute(a), ea), pb = fs::weakly_canonical(fs::absolute(b), eb);
+  if (ea || eb) return fs::absolute(a).lexically_normal() == fs::absolute(b).lexically_normal();
+  // weakly_canonical keeps a trailing separator ("out/" vs "out"): compare without it.
+  auto trimmed = [](const fs::path& p) { return p.has_filename() ? p : p.parent_path(); };
+  return trimmed(pa) == trimmed(pb);
+}
+
+void require_writable_folder(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) io::fail(dir, "cannot create the output folder: " + ec.message());
+  if (!fs::is_directory(dir)) io::fail(dir, "the output folder is not a folder");
+  const std::string probe = (fs::path(dir) / (".imunity-write-test-" + std::to_string(::getpid()))).string();
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) io::fail(dir, std::string("cannot write in the output folder: ") + std::strerror(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 std::vector<HarmonizeJob> make_jobs(std::vector<std::string> inputs, const std::string& out_dir,
@@ -302,24 +361,33 @@ void write_dataset_description(const std::string& out_dir, bool overwrite) {
   }
 }
 
+namespace {
+std::atomic<int> g_stop_signal{0};
+void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+}  // namespace
+
+const std::atomic<int>& stop_on_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;  // the next one of the same signal ends the process
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  return g_stop_signal;
+}
+
 std::vector<JobResult> run_batch(const ModelSet& models, const TargetCode& target, const std::vector<HarmonizeJob>& jobs,
                                  const BatchOptions& o) {
   std::vector<JobResult> results(jobs.size());
-  std::vector<size_t> todo;
-  for (size_t k = 0; k < jobs.size(); ++k) {
-    const bool vol = fs::exists(jobs[k].output), side = fs::exists(jobs[k].sidecar);
-    if (o.overwrite || (!vol && !side)) {
-      todo.push_back(k);
-    } else if (vol && side) {
-      results[k] = {JobResult::Status::skipped, jobs[k].output + ": exists (use --overwrite to replace it)", 0};
-    } else {
-      results[k] = {JobResult::Status::failed,
-                    (vol ? jobs[k].output : jobs[k].sidecar) + ": exists without its " + (vol ? "sidecar" : "volume") +
-                        " (left by another program?): use --overwrite to replace it", 0};
-    }
-  }
+  for (size_t k = 0; k < jobs.size(); ++k) results[k].message = jobs[k].input + ": not started (the run was stopped)";
+  RunRecord run;
+  run.models = models_record(models);
+  run.target = target.summary();
+  run.options = o.options;
+  run.compared_options = o.compared_options;
+  auto stopped = [&] { return o.stop && o.stop->load() != 0; };
   Progress progress(static_cast<int64_t>(jobs.size()), "harmonize", !o.quiet);
-  int64_t finished = static_cast<int64_t>(jobs.size() - todo.size());
+  int64_t finished = 0;
   std::mutex progress_mu;
   const int n_io = std::max(1, o.io_threads);
   Channel<Item> prepared(static_cast<size_t>(n_io)), computed(static_cast<size_t>(n_io));
@@ -327,15 +395,26 @@ std::vector<JobResult> run_batch(const ModelSet& models, const TargetCode& targe
   std::atomic<int> readers_left{n_io};
 
   auto read_loop = [&] {
-    for (size_t i; (i = next++) < todo.size();) {
+    for (size_t i; !stopped() && (i = next++) < jobs.size();) {
       Item it;
-      it.job = todo[i];
+      it.job = i;
       it.start = Clock::now();
-      const HarmonizeJob& job = jobs[it.job];
+      const HarmonizeJob& job = jobs[i];
       try {
+        if (!o.overwrite) {
+          const Existing e = examine_outputs(job.input, job.output, job.sidecar, run);
+          if (e.verdict == Existing::Verdict::done) it.skipped = job.output + ": exists (use --overwrite to replace it)";
+          if (e.verdict == Existing::Verdict::other_run) it.error = e.why;
+          if (e.verdict == Existing::Verdict::redo) it.replace = true, it.notes.push_back("redone " + job.output + ": " + e.why);
+          if (!it.error.empty() || !it.skipped.empty()) {
+            prepared.push(std::move(it));
+            continue;
+          }
+        }
         auto t = Clock::now();
-        io::Volume input = io::read_volume(job.input);
+        io::Volume input = io::read_volume(job.input, o.read);
         it.timings["read"] = ms_between(t, Clock::now());
+        if (const std::string w = io::orientation_warning(input.header); !w.empty()) it.warnings.push_back(w);
         if (!job.mask_error.empty()) throw io::Error(job.mask_error);
         t = Clock::now();
         io::Mask mask = io::load_mask(input, job.mask);
@@ -355,7 +434,11 @@ std::vector<JobResult> run_batch(const ModelSet& models, const TargetCode& targe
     while (auto it = computed.pop()) {
       const HarmonizeJob& job = jobs[it->job];
       JobResult r;
-      if (it->error.empty()) {
+      if (it->abandoned) {
+        r = results[it->job];
+      } else if (!it->skipped.empty()) {
+        r.status = JobResult::Status::skipped, r.message = it->skipped;
+      } else if (it->error.empty()) {
         try {
           write_outputs(job, *it, models, target, o);
           r.status = JobResult::Status::done;
@@ -363,33 +446,44 @@ std::vector<JobResult> run_batch(const ModelSet& models, const TargetCode& targe
           it->error = job_message(job.input, e.what());
         }
       }
-      if (!it->error.empty()) r = {JobResult::Status::failed, it->error, 0};
+      if (!it->error.empty()) r.status = JobResult::Status::failed, r.message = it->error;
+      for (const std::string& w : it->warnings) r.notes.push_back("warning: " + job.input + ": " + w);
+      for (const std::string& n : it->notes) r.notes.push_back(n);
       r.seconds = ms_between(it->start, Clock::now()) / 1000;
       std::lock_guard<std::mutex> lock(progress_mu);
       results[it->job] = r;
-      progress.update(++finished, job.name + (r.status == JobResult::Status::done ? " ok" : " FAILED"));
+      const char* status = r.status == JobResult::Status::done      ? " ok"
+                           : r.status == JobResult::Status::skipped ? " skipped"
+                           : r.status == JobResult::Status::failed  ? " FAILED"
+                                                                    : " not started";
+      progress.update(++finished, job.name + status);
     }
   };
   std::vector<std::thread> pool;
   for (int i = 0; i < n_io; ++i) pool.emplace_back(read_loop), pool.emplace_back(write_loop);
-  // The network runs here, on the thread that owns the device.
+  // The network runs here, on the thread that owns the device. Once stopped, what the readers had
+  // prepared is dropped; what the network finished is still written.
   while (auto it = prepared.pop()) {
-    if (it->error.empty()) {
-      try {
-        const auto t = Clock::now();
-        it->harmonized = harmonize_prepared(models, target, it->prepared.prepared, o.harmonize, &it->stats);
-        it->timings["network"] = ms_between(t, Clock::now());
-      } catch (const std::exception& e) {
-        it->error = job_message(jobs[it->job].input, e.what());
+    if (it->error.empty() && it->skipped.empty()) {
+      if (stopped()) {
+        it->abandoned = true;
+      } else {
+        try {
+          const auto t = Clock::now();
+          it->harmonized = harmonize_prepared(models, target, it->prepared.prepared, o.harmonize, &it->stats);
+          it->timings["network"] = ms_between(t, Clock::now());
+        } catch (const std::exception& e) {
+          it->error = job_message(jobs[it->job].input, e.what());
+        }
       }
     }
     computed.push(std::move(*it));
   }
   computed.close();
   for (std::thread& t : pool) t.join();
-  int64_t failed = 0;
-  for (const JobResult& r : results) failed += r.status == JobResult::Status::failed;
-  progress.finish(std::to_string(jobs.size() - static_cast<size_t>(failed)) + " of " + std::to_string(jobs.size()) + " ok");
+  int64_t ok = 0;
+  for (const JobResult& r : results) ok += r.status == JobResult::Status::done || r.status == JobResult::Status::skipped;
+  progress.finish(std::to_string(ok) + " of " + std::to_string(jobs.size()) + " ok" + (stopped() ? " (stopped)" : ""));
   return results;
 }
 

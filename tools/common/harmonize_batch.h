@@ -2,12 +2,14 @@
 // dataset), output names, per-input masks, shards for cluster job arrays, and the threaded run
 // (reading ahead and writing behind the network) with atomic outputs and JSON sidecars.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "io/nifti.h"
 #include "io/prep.h"
 #include "tools/common/harmonize.h"
 
@@ -26,11 +28,23 @@ std::string output_stem(const std::string& input_path);
 // "<stem>_desc-harmonized_T1w.nii.gz"
 std::string output_file_name(const std::string& input_path);
 
-// NIfTI files (.nii, .nii.gz) directly in `dir` (not recursive), sorted. Throws when `dir` is not a folder.
+// NIfTI files (.nii, .nii.gz) directly in `dir` (not recursive), sorted. Throws when `dir` is not a
+// folder. Hidden files (".x.nii.gz") are not inputs. An entry that cannot be examined (a symlink
+// loop, ...) is listed when its name is a NIfTI name (it then fails alone, as an input).
 std::vector<std::string> list_nifti_dir(const std::string& dir);
 // BIDS T1w images: DIR/sub-*/anat/*_T1w.nii[.gz] and DIR/sub-*/ses-*/anat/*_T1w.nii[.gz], sorted;
-// `relative` receives each one's folder relative to DIR (sub-X/ses-Y/anat).
-std::vector<std::string> list_bids_t1w(const std::string& dir, std::vector<std::string>* relative);
+// `relative` receives each one's folder relative to DIR (sub-X/ses-Y/anat). Hidden entries are
+// skipped; a folder that cannot be entered (a symlink loop, no permission) is skipped and described
+// in `problems` ("<path>: <why>"), the scan goes on.
+std::vector<std::string> list_bids_t1w(const std::string& dir, std::vector<std::string>* relative,
+                                       std::vector<std::string>* problems = nullptr);
+// True when the two paths name the same folder (after resolving ".", ".." and symlinks; either may
+// not exist yet).
+bool same_folder(const std::string& a, const std::string& b);
+// Creates `dir` if needed and checks that a file can be created in it (by creating and removing
+// one), so that a folder the run cannot write is an error before any input is computed. Throws
+// io::Error naming the folder.
+void require_writable_folder(const std::string& dir);
 
 // Jobs for the inputs, sorted by input path, outputs flat in out_dir (relative_dirs: per input, a
 // folder under out_dir, for BIDS). Throws io::Error when two inputs would write the same output.
@@ -55,26 +69,42 @@ std::vector<HarmonizeJob> select_shard(const std::vector<HarmonizeJob>& jobs, co
 
 struct BatchOptions {
   HarmonizeOptions harmonize;
+  io::ReadOptions read;  // how inputs are read (4-D volume index, NaN/Inf voxels)
   bool overwrite = false;
   bool quiet = false;  // no progress bar
   int gzip_level = 1;
   int io_threads = 1;  // readers (read, mask, prepare) and as many writers (unprepare, encode, write)
   std::string device_description;
   nlohmann::json options = nlohmann::json::object();  // the command's options, echoed in sidecars
+  // The keys of `options` that change the output (orientations, mask, ...): an existing output is
+  // taken for done only when its sidecar has the same values (and the same input, models, target).
+  std::vector<std::string> compared_options;
+  // Set (to a signal number) when the run must stop: no new input is started, those computed are
+  // written, the others are reported not started. See stop_on_signals().
+  const std::atomic<int>* stop = nullptr;
 };
 
 struct JobResult {
-  enum class Status { done, skipped, failed };
-  Status status = Status::failed;
-  std::string message;  // skipped/failed: why ("<input>: <problem>")
+  enum class Status { done, skipped, failed, not_started };
+  Status status = Status::not_started;
+  std::string message;             // skipped/failed/not started: why ("<input>: <problem>")
+  std::vector<std::string> notes;  // "warning: <input>: ...", "redone <output>: <why>"
   double seconds = 0;
 };
 
 // Runs every job: reader threads prepare the next volumes while the network runs on the current
-// one (on the calling thread) and writer threads finish the previous ones. A job whose outputs
-// both exist is skipped (unless options.overwrite); a failing job is reported and the others go on.
+// one (on the calling thread) and writer threads finish the previous ones. Each job first examines
+// its outputs (unless options.overwrite; harmonize_resume.h): this run's complete pair is skipped,
+// a pair an interruption left incomplete is redone, another run's outputs fail the job. A failing
+// job (an output with NaN or Inf voxels included) is reported and the others go on; nothing
+// half-written is left. The sidecar, written last, records the volume's SHA-256.
 std::vector<JobResult> run_batch(const ModelSet& models, const TargetCode& target, const std::vector<HarmonizeJob>& jobs,
                                  const BatchOptions& options);
+
+// Installs handlers of SIGINT and SIGTERM that store the signal's number in the returned flag (for
+// BatchOptions::stop); each handler then gives way to the default, so a second signal ends the
+// process at once.
+const std::atomic<int>& stop_on_signals();
 
 // BIDS-derivatives dataset_description.json of the output folder.
 nlohmann::json dataset_description();

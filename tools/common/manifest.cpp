@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "io/error.h"
@@ -46,6 +47,7 @@ Manifest read_manifest(const std::string& path, bool check_files) {
   fs::path base = fs::path(path).parent_path();
   std::string line;
   int lineno = 0;
+  std::map<std::string, int> seen;  // each volume (its resolved path) -> the line that lists it
   while (std::getline(in, line)) {
     ++lineno;
     if (line.empty() || line[0] == '#') continue;
@@ -71,6 +73,13 @@ Manifest read_manifest(const std::string& path, bool check_files) {
     if (check_files)
       for (const std::string* p : {&r.path, &r.mask, &r.labels})
         if (!p->empty() && !fs::exists(*p)) io::fail(path, "line " + std::to_string(lineno) + ": no such file " + *p);
+    // One scan listed twice would count twice, and could land in training and validation at once.
+    std::error_code ec;
+    const fs::path canonical = check_files ? fs::weakly_canonical(r.path, ec) : fs::path();
+    const std::string key = canonical.empty() || ec ? fs::path(r.path).lexically_normal().string() : canonical.string();
+    if (auto [it, fresh] = seen.emplace(key, lineno); !fresh)
+      io::fail(path, "line " + std::to_string(lineno) + " lists the same volume as line " + std::to_string(it->second) + " (" +
+                         r.columns["path"] + "): each scan must appear once");
     m.rows.push_back(std::move(r));
   }
   if (m.rows.empty()) io::fail(path, "the manifest lists no volumes");

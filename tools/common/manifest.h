@@ -24,7 +24,8 @@ struct Manifest {
 };
 
 // Throws im::io::Error naming the file and line on: a missing `path` or `site` column, a row with
-// the wrong number of fields, an empty path or site, or (check_files) a file that does not exist.
+// the wrong number of fields, an empty path or site, a volume listed twice (the same file however
+// its path is written), or (check_files) a file that does not exist.
 Manifest read_manifest(const std::string& path, bool check_files = true);
 
 }  // namespace im::tools
