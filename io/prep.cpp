@@ -84,6 +84,11 @@ Prepared prepare(const Volume& input, const Mask& mask, const PrepOptions& o, co
 
   Volume v = to_canonical(input, &r.reorientation);
   Mask m = r.reorientation.forward(mask);
+  if (o.n4) {
+    v = n4_correct(v, m, o.n4_options, &r.n4_info);
+    r.n4 = true;
+    r.n4_options = o.n4_options;
+  }
   // Normalization is fitted at the input's resolution (more voxels, no interpolation blur).
   r.norm = fit_normalization(v, m, o.norm, is_automatic_mask_source(mask_source));
   apply_normalization(v, r.norm);
