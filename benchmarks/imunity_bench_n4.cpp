@@ -190,7 +190,7 @@ void run_table(const std::string& title, const std::vector<Case>& cases, const s
     std::fprintf(stderr, "  %s\n", buf);
   }
   for (size_t k = 0; k < configs.size(); ++k)
-    std::printf("%s %.2f |%s%s\n", rows[k].c_str(), times[k] / times[reference], k == reference ? " reference (ANTs' defaults)" : "",
+    std::printf("%s %.2f%s%s |\n", rows[k].c_str(), times[k] / times[reference], k == reference ? " (reference: ANTs' defaults)" : "",
                 is_default(options(configs[k])) ? " **default**" : "");
 }
 

@@ -63,10 +63,12 @@ struct Prepared {
 
 // `mask` lies on the input grid; mask_source says where it came from (MaskSpec::describe()), which
 // also picks the normalization's region when options.norm.region is automatic. With options.n4 the
-// input is divided by its N4 bias field (fitted inside the mask) before normalization. Throws Error
-// when the mask is empty, N4 is unavailable or fails, normalization fails or the brain does not fit
-// a fixed plane size.
-Prepared prepare(const Volume& input, const Mask& mask, const PrepOptions& options, const std::string& mask_source = "");
+// input is divided by its N4 bias field (fitted inside the mask, on the input grid) before
+// normalization; `corrected`, when given, receives that volume (the input itself without N4), on the
+// input grid. Throws Error when the mask is empty, N4 is unavailable or fails, normalization fails or
+// the brain does not fit a fixed plane size.
+Prepared prepare(const Volume& input, const Mask& mask, const PrepOptions& options, const std::string& mask_source = "",
+                 Volume* corrected = nullptr);
 
 // Maps a processed volume (same grid as the prepared one) back onto the input grid: reverse pad/crop
 // (cropped-away voxels become 0), resample back (trilinear), reverse orientation; the result has the

@@ -34,8 +34,9 @@ int main(int argc, char** argv) {
       "The manifest is a tab-separated table with a header row: `path` (NIfTI volume), `site`, optionally\n"
       "`mask` (brain mask) or `labels` (label map, >0 = brain; any grid), and covariate columns for the\n"
       "optional biological heads (named in the config). Without mask/labels a head/foreground mask is\n"
-      "computed (not skull stripping). Every volume is preprocessed as the checkpoint records (canonical\n"
-      "RAS, voxel size, WM-peak normalization, axial plane padded to the model's input size).\n\n"
+      "computed (not skull stripping). Every volume is preprocessed as the checkpoint records (N4 bias-field\n"
+      "correction with --n4 or train.n4, canonical RAS, voxel size, WM-peak normalization, axial plane\n"
+      "padded to the model's input size); imunity-harmonize then does the same.\n\n"
       "Outputs in RUN_DIR: config.json (the effective config), log.jsonl (every logged loss and\n"
       "validation), last.safetensors (resumable), best.safetensors and model.safetensors (for\n"
       "imunity-harmonize, with per-site contrast codes).\n\n"
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
   int64_t steps = -1;
   int batch = 0, threads = 0;
   uint64_t seed = 0;
-  bool seed_given = false, resume = false, quiet = false;
+  bool seed_given = false, resume = false, quiet = false, n4 = false;
   float lr = 0.f;
   app.add_option("--manifest", manifest_path, "Training manifest (TSV: path, site, [mask|labels], covariates)")->required();
   app.add_option("--out", out_dir, "Run folder (created; an existing run needs --resume)")->required();
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
   app.add_option("--device", device_name, "cpu, cuda or auto (default: cuda when a GPU is usable)");
   app.add_option("--threads", threads, "CPU threads (default: all cores)");
   auto* seed_opt = app.add_option("--seed", seed, "Seed of everything random (initialization, sampling, noise)");
+  app.add_flag("--n4", n4, "N4 bias-field correction of every volume inside its mask before normalization (= train.n4=true)");
   app.add_option("--set", overrides, "Override any config field: model.<field>=V or train.<field>=V (repeatable)");
   app.add_flag("--resume", resume, "Continue RUN_DIR/last.safetensors (bit for bit on the CPU with the same seed)");
   app.add_flag("--quiet", quiet, "No progress bar");
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
     if (lr > 0.f) overrides.push_back("train.lr=" + std::to_string(lr));
     if (threads > 0) overrides.push_back("train.threads=" + std::to_string(threads));
     if (!device_name.empty()) overrides.push_back("train.device=\"" + device_name + "\"");
+    if (n4) overrides.push_back("train.n4=true");
     if (seed_given) overrides.push_back("train.seed=" + std::to_string(seed));
 
     tools::TrainRunOptions ro;
