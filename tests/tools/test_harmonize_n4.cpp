@@ -1,5 +1,6 @@
 // imunity-harmonize with N4: the bias field is divided out on the input's own grid before
-// normalization, and the detail stage maps those corrected voxels, so the output is bias-corrected.
+// normalization, and the detail stage maps those corrected voxels, so the output is bias-corrected;
+// a model trained with train.n4 records it and gets corrected inputs.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "io/simulate.h"
 #include "tests/support/paths.h"
 #include "tools/common/harmonize.h"
+#include "tools/common/train_config.h"
 
 namespace fs = std::filesystem;
 using namespace im;
@@ -72,4 +74,19 @@ TEST_CASE("harmonize n4: the detail stage maps the N4-corrected input, so the fi
   for (size_t i = 0; i < brain.size(); ++i)
     if (brain[i]) wrong += std::abs(out.data[i] - std::clamp(net.map(norm.data[i]), 0.0, 1.0)) > 1e-6;
   CHECK(wrong == 0);
+}
+
+TEST_CASE("harmonize n4: train.n4 goes into the checkpoint's config and turns N4 on for the model's inputs", "[harmonize][n4]") {
+  const TrainSetup setup = assemble_setup("", "", {"train.n4=true"});  // what imunity-train --n4 adds
+  REQUIRE(setup.train.n4);
+  CheckpointInfo info;
+  info.train = nlohmann::json(setup.train).get<model::TrainConfig>();  // as the checkpoint stores it
+  REQUIRE(info.train.n4);
+  REQUIRE(prep_options(info).n4);
+  // A config without the key (every checkpoint written before N4 existed) reads as off.
+  nlohmann::json old = setup.train;
+  old.erase("n4");
+  REQUIRE_FALSE(old.get<model::TrainConfig>().n4);
+  REQUIRE(harmonize_n4(-1, true) == io::n4_available());
+  REQUIRE(harmonize_n4(-1, false) == (kHarmonizeN4Default && io::n4_available()));
 }
