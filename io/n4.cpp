@@ -160,6 +160,8 @@ Volume n4_correct(const Volume& v, const Mask& mask, const N4Options& o, N4Info*
 
   N4Info in;
   in.threads = omp_get_max_threads();
+  // Global, because N4 builds its inner B-spline fitters with the global default. Concurrent calls
+  // (the training sampler's loader threads) all write the same value: their threads' OpenMP default.
   itk::MultiThreaderBase::SetGlobalDefaultNumberOfThreads(static_cast<itk::ThreadIdType>(in.threads));
   const Vec3 vs = v.voxel_size();
   Dims m{}, full{};  // shrunk grid; the full-resolution grid it spans (>= v.dim)
