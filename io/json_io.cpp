@@ -1,4 +1,4 @@
-// JSON forms of NiftiHeaderInfo, Reorientation, GridMap, NormParams and PrepRecord.
+// JSON forms of NiftiHeaderInfo, Reorientation, GridMap, NormParams, N4Options/N4Info and PrepRecord.
 #include "io/json_io.h"
 
 #include <cmath>
@@ -75,7 +75,60 @@ NormParams norm_from_json(const json& j) {
   return p;
 }
 
+// "applied": false when N4 did not run; the options it ran with and what it found otherwise.
+json n4_to_json(const PrepRecord& r) {
+  if (!r.n4) return {{"applied", false}};
+  const N4Info& i = r.n4_info;
+  return {{"applied", true},
+          {"options", n4_options_to_json(r.n4_options)},
+          {"seconds", num(i.seconds)},
+          {"threads", i.threads},
+          {"shrink", i.shrink},
+          {"fit_dim", i.fit_dim},
+          {"fit_voxels", i.fit_voxels},
+          {"control_points", i.control_points},
+          {"iterations_run", i.iterations_run},
+          {"field_min", num(i.field_min)},
+          {"field_max", num(i.field_max)},
+          {"formula", "out = in / field; field = exp(B-spline log field), geometric mean 1 over the fitted voxels"}};
+}
+void n4_from_json(const json& j, PrepRecord& r) {
+  r.n4 = j.at("applied").get<bool>();
+  if (!r.n4) return;
+  r.n4_options = n4_options_from_json(j.at("options"));
+  N4Info& i = r.n4_info;
+  i.seconds = get_num(j.at("seconds"));
+  i.threads = j.at("threads");
+  i.shrink = j.at("shrink").get<std::array<int, 3>>();
+  i.fit_dim = j.at("fit_dim").get<Dims>();
+  i.fit_voxels = j.at("fit_voxels");
+  i.control_points = j.at("control_points").get<std::array<int, 3>>();
+  i.iterations_run = j.at("iterations_run").get<std::vector<int>>();
+  i.field_min = get_num(j.at("field_min")), i.field_max = get_num(j.at("field_max"));
+}
+
 }  // namespace
+
+json n4_options_to_json(const N4Options& o) {
+  return {{"fit_mm", num(o.fit_mm)},       {"shrink", o.shrink},           {"iterations", o.iterations},
+          {"convergence", num(o.convergence)}, {"spline_distance_mm", num(o.spline_distance_mm)},
+          {"spline_order", o.spline_order}, {"histogram_bins", o.histogram_bins}, {"fwhm", num(o.fwhm)},
+          {"wiener_noise", num(o.wiener_noise)}};
+}
+
+N4Options n4_options_from_json(const json& j) {
+  N4Options o;
+  o.fit_mm = j.value("fit_mm", o.fit_mm);
+  o.shrink = j.value("shrink", o.shrink);
+  o.iterations = j.value("iterations", o.iterations);
+  o.convergence = j.value("convergence", o.convergence);
+  o.spline_distance_mm = j.value("spline_distance_mm", o.spline_distance_mm);
+  o.spline_order = j.value("spline_order", o.spline_order);
+  o.histogram_bins = j.value("histogram_bins", o.histogram_bins);
+  o.fwhm = j.value("fwhm", o.fwhm);
+  o.wiener_noise = j.value("wiener_noise", o.wiener_noise);
+  return o;
+}
 
 json header_to_json(const NiftiHeaderInfo& h) {
   json raw = {{"valid", h.raw.valid}, {"dim", h.raw.dim},   {"quatern", nums(h.raw.quatern)}, {"qoffset", nums(h.raw.qoffset)},
@@ -132,7 +185,8 @@ json record_to_json(const PrepRecord& r) {
           {"output_dim", r.output_dim},
           {"output_affine", arr(r.output_affine)},
           {"normalization", norm_to_json(r.norm)},
-          {"mask", {{"source", r.mask_source}, {"fraction", r.mask_fraction}, {"applied", r.mask_applied}}}};
+          {"mask", {{"source", r.mask_source}, {"fraction", r.mask_fraction}, {"applied", r.mask_applied}}},
+          {"n4", n4_to_json(r)}};
 }
 
 PrepRecord record_from_json(const json& j) {
@@ -153,6 +207,7 @@ PrepRecord record_from_json(const json& j) {
     r.norm = norm_from_json(j.at("normalization"));
     const json& m = j.at("mask");
     r.mask_source = m.at("source"), r.mask_fraction = m.at("fraction"), r.mask_applied = m.at("applied");
+    if (j.contains("n4")) n4_from_json(j.at("n4"), r);  // records written before N4 existed: not applied
     return r;
   } catch (const json::exception& e) {
     throw Error(std::string("malformed prep record: ") + e.what());

@@ -10,6 +10,8 @@ namespace im::io {
 // Doubles are written with full precision; NaN/Inf (legal in some header fields) become null.
 nlohmann::json header_to_json(const NiftiHeaderInfo& h);  // extensions are left out
 NiftiHeaderInfo header_from_json(const nlohmann::json& j);
+nlohmann::json n4_options_to_json(const N4Options& o);
+N4Options n4_options_from_json(const nlohmann::json& j);  // missing keys keep their defaults
 nlohmann::json record_to_json(const PrepRecord& r);
 PrepRecord record_from_json(const nlohmann::json& j);  // throws Error on a malformed record
 

@@ -70,7 +70,7 @@ Mask load_mask(const Volume& input, const MaskSpec& spec) {
   }
 }
 
-Prepared prepare(const Volume& input, const Mask& mask, const PrepOptions& o, const std::string& mask_source) {
+Prepared prepare(const Volume& input, const Mask& mask, const PrepOptions& o, const std::string& mask_source, Volume* corrected) {
   if (mask.size() != input.data.size()) throw Error("prepare: the mask does not match the volume's grid");
   if (mask_count(mask) == 0) throw Error("prepare: the brain mask is empty");
   Prepared p;
@@ -82,8 +82,17 @@ Prepared prepare(const Volume& input, const Mask& mask, const PrepOptions& o, co
   r.mask_source = mask_source;
   r.mask_applied = o.apply_mask;
 
-  Volume v = to_canonical(input, &r.reorientation);
+  // N4 on the input's own grid (its field is smooth in world space, so the grid does not matter to
+  // it, but the detail output stage maps this corrected volume there).
+  Volume n4;
+  if (o.n4) {
+    n4 = n4_correct(input, mask, o.n4_options, &r.n4_info);
+    r.n4 = true;
+    r.n4_options = o.n4_options;
+  }
+  Volume v = to_canonical(o.n4 ? n4 : input, &r.reorientation);
   Mask m = r.reorientation.forward(mask);
+  if (corrected) *corrected = o.n4 ? std::move(n4) : input;
   // Normalization is fitted at the input's resolution (more voxels, no interpolation blur).
   r.norm = fit_normalization(v, m, o.norm, is_automatic_mask_source(mask_source));
   apply_normalization(v, r.norm);

@@ -135,7 +135,7 @@ void from_json(const nlohmann::json& j, BioFeature& b) {
   X(preset) X(lambda_adv) X(lambda_confusion) X(lambda_bio) X(lambda_l1) X(lambda_kl) X(lambda_ssim)          \
   X(kl_contrast) X(kl_reduction) X(latent_sampling) X(anatomy_gamma) X(gamma_min) X(gamma_max) X(real_label_noise) X(site_smoothing) X(lr) X(beta1) X(beta2)      \
   X(batch) X(steps) X(seed) X(validate_every) X(validation_batches) X(val_fraction) X(lr_decay) X(patience)   \
-  X(lr_schedule) X(lr_final) X(warmup) X(early_stop) X(log_every) X(checkpoint_every) X(code_slices) X(device) X(threads) X(voxel_size) X(norm)
+  X(lr_schedule) X(lr_final) X(warmup) X(early_stop) X(log_every) X(checkpoint_every) X(code_slices) X(device) X(threads) X(voxel_size) X(norm) X(n4)
 
 #define IM_TO_JSON(f) j[#f] = c.f;
 #define IM_FROM_JSON(f) get(j, #f, c.f, s);

@@ -93,6 +93,7 @@ struct TrainConfig {
   // Preprocessing applied to every volume, recorded in the checkpoint for inference.
   double voxel_size = 2.0;        // mm; 0 keeps the input's
   std::string norm = "wm-peak";
+  bool n4 = false;                // N4 bias-field correction inside the mask before normalization (io/n4.h)
 
   // Applies a named preset ("paper" or "authors-code") over the current values.
   void apply_preset(const std::string& name);

@@ -9,6 +9,7 @@
 #include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "io/error.h"
+#include "io/n4.h"
 #include "io/nifti.h"
 #include "tools/common/harmonize.h"
 #include "tools/common/harmonize_batch.h"
@@ -20,9 +21,9 @@ namespace {
 const char* kDescription = R"(imunity-harmonize: harmonize T1-weighted MRI volumes to a target contrast with an ImUnity model.
 
 For each input: read (NIfTI-1/2, .nii/.nii.gz) -> brain mask -> the preprocessing the checkpoint
-records (canonical RAS, its voxel size, its intensity normalization, the axial plane padded or
-cropped to the model's input) -> axial slices (slices with no voxel above the model's background
-threshold pass through unchanged) -> the network, in batches, with the target's contrast code ->
+records (N4 bias-field correction, canonical RAS, its voxel size, its intensity normalization, the
+axial plane padded or cropped to the model's input) -> axial slices (slices with no voxel above the
+model's background threshold pass through unchanged) -> the network, in batches, with the target's contrast code ->
 slices put back -> the output stage, on the input's grid. The output has the input's exact shape,
 affine, qform/sform (with codes) and orientation, in float32.
 
@@ -38,6 +39,11 @@ Output stage (--output):
            to the target's noise level by non-local means (--no-denoise: never).
   decoder  the decoder's image itself (the paper's output), resampled to the input's grid: the
            anatomy as the model's 8 x 8 anatomy code carries it, so fine detail is lost.
+
+Bias field (--n4 / --no-n4): N4 (Tustison et al. 2010, through ITK) fitted inside the mask on a
+grid of about 6 mm and divided out on the input's own grid before normalization, so the detail
+stage maps the corrected voxels and the output is bias-corrected (docs/n4.md). Default: off, unless the model was trained on corrected volumes.
+Its options, time and the field's range are in the sidecar ("preprocessing" -> "n4").
 
 Output intensities: on the model's normalized scale ([0, 1], white matter near 0.7), unless
 --restore-intensity maps them back through the inverse of the input's own normalization (input
@@ -103,7 +109,7 @@ struct Args {
   bool auto_mask = false;
   std::string device = "auto", orientations = "axial", outside = "zero", save_code, shard, output = "detail";
   bool restore_intensity = false, overwrite = false, quiet = false, no_denoise = false, nan_to_zero = false,
-       deterministic = false;
+       deterministic = false, n4 = false, no_n4 = false;
   int64_t batch_size = 0, volume = -1;
   int threads = 0, gzip_level = 1, io_threads = 0;
   io::IntensityMapOptions map;
@@ -111,7 +117,7 @@ struct Args {
 
 nlohmann::json options_json(const Args& a) {
   return {{"output", a.output},             {"map_bins", a.map.bins},         {"map_flat_fraction", a.map.flat_fraction},
-          {"denoise", !a.no_denoise},       {"orientations", a.orientations}, {"outside", a.outside},   {"restore_intensity", a.restore_intensity},
+          {"denoise", !a.no_denoise},       {"n4", a.n4 ? "on" : a.no_n4 ? "off" : "default"},       {"orientations", a.orientations}, {"outside", a.outside},   {"restore_intensity", a.restore_intensity},
           {"batch_size", a.batch_size},     {"device", a.device},     {"threads", a.threads},
           {"shard", a.shard},               {"gzip_level", a.gzip_level},
           {"io_threads", a.io_threads},     {"volume", a.volume},     {"nan_to_zero", a.nan_to_zero}};
@@ -170,10 +176,16 @@ int run(const Args& a) {
   const std::string device_desc = dev == Device::CUDA ? "cuda (" + cuda::device_description() + ")"
                                                       : "cpu (" + std::to_string(num_threads()) + " threads)";
 
+  if (a.n4 && !io::n4_available()) throw io::Error("--n4: N4 bias-field correction is unavailable in this build (built without ITK)");
   tools::ModelSet models = tools::load_models(a.model, dev, a.orientations == "all", a.model_coronal, a.model_sagittal);
+  const bool trained_n4 = models.prep.n4;
+  models.prep.n4 = tools::harmonize_n4(a.n4 ? 1 : a.no_n4 ? 0 : -1, trained_n4);
   const auto& cfg = models.axial().info.model;
-  std::fprintf(stderr, "imunity-harmonize: model %s (%dx%d, %.3g mm, %s), device %s\n", a.model.c_str(), cfg.image_w, cfg.image_h,
-               models.prep.voxel_size, io::norm_name(models.prep.norm.method), device_desc.c_str());
+  std::fprintf(stderr, "imunity-harmonize: model %s (%dx%d, %.3g mm, %s), N4 %s, device %s\n", a.model.c_str(), cfg.image_w, cfg.image_h,
+               models.prep.voxel_size, io::norm_name(models.prep.norm.method), models.prep.n4 ? "on" : "off", device_desc.c_str());
+  if (trained_n4 && !models.prep.n4)
+    std::fprintf(stderr, "imunity-harmonize: warning: the model was trained on N4-corrected volumes; %s\n",
+                 io::n4_available() ? "--no-n4 gives it uncorrected ones" : "this build has no ITK, so its inputs stay uncorrected");
   if (models.borrows_axial_model())
     std::fprintf(stderr,
                  "imunity-harmonize: warning: --orientations all with one axial model: the model, trained on AXIAL slices, is "
@@ -300,6 +312,9 @@ int main(int argc, char** argv) {
                  "voxels outside the mask: zero, keep (the input on the output's scale), or map (through the detail "
                  "stage's map, like the brain)")
       ->default_val("zero")->check(CLI::IsMember({"zero", "keep", "map"}));
+  auto* n4 = app.add_flag("--n4", a.n4, "N4 bias-field correction inside the mask before normalization" +
+                                         std::string(io::n4_available() ? "" : " (UNAVAILABLE in this build: no ITK)"));
+  app.add_flag("--no-n4", a.no_n4, "no bias-field correction (unless the model was trained with it, a warning then)")->excludes(n4);
   app.add_flag("--restore-intensity", a.restore_intensity, "output in the input's units (inverse of its normalization)");
   app.add_option("--batch-size", a.batch_size, "slices per network call (0: as many as fit ~1.5 GiB on CPU, 4 GiB on GPU)")
       ->default_val(0)->check(CLI::NonNegativeNumber);

@@ -1,5 +1,6 @@
 // imunity-prep: one volume -> canonical, masked, normalized, resampled, padded volume + JSON sidecar.
 #include <CLI/CLI.hpp>
+#include <omp.h>
 
 #include <chrono>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include "io/atomic_file.h"
 #include "io/error.h"
 #include "io/json_io.h"
+#include "io/n4.h"
 #include "io/nifti.h"
 #include "io/prep.h"
 
@@ -32,7 +34,10 @@ Steps, in order:
   3. brain mask: --mask M (value > 0.5), --labels L (label > 0; any grid, mapped through the two
      affines by nearest neighbour), or --auto-mask (the default: Otsu foreground + closing + largest
      component + hole filling: a HEAD mask, not skull stripping);
-  4. intensity normalization inside the mask (--norm):
+  4. with --n4: N4 bias-field correction (Tustison et al. 2010, through ITK) fitted inside the mask
+     on a grid of about --n4-fit-mm voxels (or every --n4-shrink-th voxel), the field rebuilt at full
+     resolution; the volume is divided by it (geometric mean 1 over the mask) [off by default];
+  5. intensity normalization inside the mask (--norm):
        wm-peak      out = clip(0.7 * in / P, 0, 1), P = last mode of the smoothed histogram of the
                     masked voxels below their 99.5th percentile (the white-matter peak) [default]
        white-stripe z = (in - mean) / sd over the voxels within +-5% (quantiles) of the WM peak,
@@ -43,16 +48,17 @@ Steps, in order:
        brain-core   the mask's voxels deeper than 22 mm inside it and at most 100 mm below its
                     top (scalp, skull, face, neck fall away; a reference region, not a brain mask)
        mask         all the mask's voxels
-  5. voxels outside the mask set to 0 (unless --keep-background);
-  6. resampling to --voxel-size MM (trilinear, anti-aliased; mask nearest); 0 keeps the spacing;
-  7. centred zero pad (or crop, --plane) of the axial plane to multiples of 16.
+  6. voxels outside the mask set to 0 (unless --keep-background);
+  7. resampling to --voxel-size MM (trilinear, anti-aliased; mask nearest); 0 keeps the spacing;
+  8. centred zero pad (or crop, --plane) of the axial plane to multiples of 16.
 
 Writes OUT (float32, on the processed grid, with its affine), OUT.json (input, full record to undo
-every step, timings, version) and, with --save-mask, the mask on the same grid. Nothing is written
-unless everything succeeds; existing outputs are kept unless --overwrite.
+every step but N4, what N4 did: options, time, field range; timings, version) and, with
+--save-mask, the mask on the same grid. Nothing is written unless everything succeeds; existing
+outputs are kept unless --overwrite.
 
 Example:
-  imunity-prep --in sub01_T1.nii.gz --labels sub01_labels.nii.gz --voxel-size 2 \
+  imunity-prep --in sub01_T1.nii.gz --labels sub01_labels.nii.gz --voxel-size 2 --n4 \
                --out prep/sub01.nii.gz --save-mask prep/sub01_mask.nii.gz
 )";
 
@@ -84,6 +90,19 @@ int main(int argc, char** argv) {
   app.add_option("--volume", volume, "volume index for a 4-D input (0-based); 4-D input is refused without it");
   app.add_flag("--nan-to-zero", nan_to_zero, "replace NaN/Inf voxels by 0 (default: refuse such input)");
   app.add_option("--gzip-level", gzip_level, "gzip level for .nii.gz outputs (0-12, libdeflate)")->default_val(gzip_level)->check(CLI::Range(0, 12));
+  N4Options n4o;
+  std::string n4_iterations = format_n4_iterations(n4o.iterations);
+  bool n4 = false;
+  int threads = 0;
+  app.add_flag("--n4", n4, std::string("N4 bias-field correction inside the mask before normalization") +
+                               (n4_available() ? "" : " (UNAVAILABLE in this build: no ITK)"));
+  app.add_option("--n4-fit-mm", n4o.fit_mm, "N4 fits on a grid of about this voxel size (mm), shrinking each axis by an integer factor")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--n4-shrink", n4o.shrink, "N4 shrink factor for every axis instead of --n4-fit-mm (1: full resolution)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--n4-iterations", n4_iterations, "N4 maximum iterations per fitting level (the levels halve the B-spline spans)")
+      ->capture_default_str();
+  app.add_option("--threads", threads, "threads (OpenMP and ITK; default: all cores)")->check(CLI::NonNegativeNumber);
   app.add_flag("--overwrite", overwrite, "replace existing outputs");
   CLI11_PARSE(app, argc, argv);
 
@@ -97,8 +116,13 @@ int main(int argc, char** argv) {
       if (!p.empty() && !overwrite && fs::exists(p)) fail(p, "already exists (use --overwrite to replace it)");
     if (!save_mask.empty() && fs::absolute(save_mask) == fs::absolute(out)) fail(out, "--out and --save-mask name the same file");
 
+    if (threads > 0) omp_set_num_threads(threads);
     PrepOptions opt;
     opt.voxel_size = voxel_size;
+    opt.n4 = n4;
+    n4o.iterations = parse_n4_iterations(n4_iterations);
+    opt.n4_options = n4o;
+    if (n4 && !n4_available()) throw Error("--n4: N4 bias-field correction is unavailable in this build (built without ITK)");
     opt.norm.method = parse_norm(norm);
     opt.norm.region = parse_region(norm_region);
     opt.apply_mask = !keep_background;
@@ -161,7 +185,8 @@ int main(int argc, char** argv) {
                            {"mask_output", save_mask},
                            {"options",
                             {{"voxel_size", voxel_size}, {"norm", norm}, {"norm_region", norm_region}, {"plane", plane},
-                             {"keep_background", keep_background},
+                             {"keep_background", keep_background}, {"n4", n4},
+                             {"n4_options", n4 ? n4_options_to_json(n4o) : nlohmann::json(nullptr)},
                              {"volume", volume}, {"nan_to_zero", nan_to_zero}, {"gzip_level", gzip_level}}},
                            {"record", record},
                            {"warnings", warnings},
@@ -172,6 +197,9 @@ int main(int argc, char** argv) {
                 static_cast<long long>(p.image.dim[0]), static_cast<long long>(p.image.dim[1]),
                 static_cast<long long>(p.image.dim[2]), 100 * p.record.mask_fraction, p.record.norm.wm_peak,
                 p.record.norm.region == NormRegion::brain_core ? "brain core" : "mask");
+    if (p.record.n4)
+      std::printf("imunity-prep: N4 (%s): field %.3f to %.3f inside the mask, %.2f s\n", describe(n4o).c_str(), p.record.n4_info.field_min,
+                  p.record.n4_info.field_max, p.record.n4_info.seconds);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "imunity-prep: error: %s\n", e.what());

@@ -20,8 +20,9 @@ training) are the travelling subjects. Each real image is the ground truth on th
 (docs/sites/<name>.json, io::simulate_site, --seed). Every source image is brought back to the
 reference by: nothing (rescaled to [0,1]), WM-peak normalization, White-Stripe normalization,
 histogram matching to a reference image (another reference-site subject, --reference-subject),
-ImUnity towards the checkpoint's code of the reference site, and ImUnity towards the reference
-image. Each is scored by SSIM against the truth in the brain mask (IXI labels): 2-D axial, 11x11
+N4 bias-field correction then the same histogram matching (needs a build with ITK), the ImUnity
+decoder output (the paper's image), ImUnity towards the checkpoint's code of the reference site, and ImUnity towards the reference
+image (ImUnity's inputs N4-corrected as imunity-harmonize's default; --n4/--no-n4 to choose). Each is scored by SSIM against the truth in the brain mask (IXI labels): 2-D axial, 11x11
 Gaussian sigma 1.5, K1 0.01, K2 0.03, L = 1, mean over brain voxels per slice (slices with >= 1%
 brain), mean over slices; intensities on [0,1] with the WM peak at 0.7. Site classification
 (radiomic features + RBF SVM, cross-validation grouped by subject) before and after.
@@ -64,7 +65,9 @@ int main(int argc, char** argv) {
   app.add_option("--map-flat-fraction", o.harmonize.map.flat_fraction,
                  "ImUnity's detail stage: fraction of brain voxels (the flattest) its contrast map is fitted on")
       ->check(CLI::Range(0.05, 1.0))->capture_default_str();
-  bool no_denoise = false;
+  bool no_denoise = false, n4 = false, no_n4 = false;
+  auto* n4_flag = app.add_flag("--n4", n4, "ImUnity's inputs N4-corrected (as imunity-harmonize --n4); the baselines are unchanged");
+  app.add_flag("--no-n4", no_n4, "ImUnity's inputs not bias-corrected (default: imunity-harmonize's default)")->excludes(n4_flag);
   app.add_flag("--no-denoise", no_denoise, "ImUnity's detail stage: no noise harmonization");
   app.add_option("--map-bins", o.harmonize.map.bins, "ImUnity's detail stage: bins of its contrast map")
       ->check(CLI::Range(2, 1024))->capture_default_str();
@@ -76,6 +79,7 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", o.quiet, "no progress on stderr");
   CLI11_PARSE(app, argc, argv);
   o.harmonize.denoise = !no_denoise;
+  o.n4 = n4 ? 1 : no_n4 ? 0 : -1;
   o.classification = !no_classification;
   if (threads > 0) im::set_num_threads(threads);
   for (int i = 0; i < argc; ++i) o.command += (i ? " " : "") + std::string(argv[i]);

@@ -57,8 +57,9 @@ int main(int argc, char** argv) {
       "The manifest is a tab-separated table with a header row: `path` (NIfTI volume), `site`, optionally\n"
       "`mask` (brain mask) or `labels` (label map, >0 = brain; any grid), and covariate columns for the\n"
       "optional biological heads (named in the config). Without mask/labels a head/foreground mask is\n"
-      "computed (not skull stripping). Every volume is preprocessed as the checkpoint records (canonical\n"
-      "RAS, voxel size, WM-peak normalization, axial plane padded to the model's input size).\n\n"
+      "computed (not skull stripping). Every volume is preprocessed as the checkpoint records (N4 bias-field\n"
+      "correction with --n4 or train.n4, canonical RAS, voxel size, WM-peak normalization, axial plane\n"
+      "padded to the model's input size); imunity-harmonize then does the same.\n\n"
       "Outputs in RUN_DIR: config.json (the effective config), log.jsonl (every logged loss and\n"
       "validation), last.safetensors (resumable), best.safetensors and model.safetensors (for\n"
       "imunity-harmonize, with per-site contrast codes).\n\n"
@@ -71,7 +72,7 @@ int main(int argc, char** argv) {
   int64_t steps = 0;
   int batch = 0, threads = 0;
   uint64_t seed = 0;
-  bool resume = false, quiet = false;
+  bool resume = false, quiet = false, n4 = false;
   double lr = 0;
   app.add_option("--manifest", manifest_path, "Training manifest (TSV: path, site, [mask|labels], covariates)")->required();
   app.add_option("--out", out_dir, "Run folder (created; an existing run needs --resume)")->required();
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
   auto* threads_opt = app.add_option("--threads", threads, "CPU threads (0, the default: all cores)")->check(CLI::NonNegativeNumber);
   auto* seed_opt = app.add_option("--seed", seed, "Seed of everything random (initialization, sampling, noise)")
                        ->check(CLI::NonNegativeNumber);
+  app.add_flag("--n4", n4, "N4 bias-field correction of every volume inside its mask before normalization (= train.n4=true)");
   app.add_option("--set", overrides, "Override any config field: model.<field>=V or train.<field>=V (repeatable)");
   app.add_flag("--resume", resume, "Continue RUN_DIR/last.safetensors (bit for bit on the CPU with the same seed)");
   app.add_flag("--quiet", quiet, "No progress bar");
@@ -107,6 +109,7 @@ int main(int argc, char** argv) {
     if (threads_opt->count()) overrides.push_back("train.threads=" + std::to_string(threads));
     if (device_opt->count()) overrides.push_back("train.device=\"" + device_name + "\"");
     if (seed_opt->count()) overrides.push_back("train.seed=" + std::to_string(seed));
+    if (n4) overrides.push_back("train.n4=true");
 
     tools::TrainRunOptions ro;
     ro.manifest = manifest_path;

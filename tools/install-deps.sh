@@ -5,7 +5,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config zlib1g-dev libnifti2-dev libeigen3-dev catch2
       nlohmann-json3-dev libcli11-dev libpng-dev libdeflate-dev libsvm-dev
-      chromium ${IMUNITY_EXTRA_PKGS:-})   # chromium: the QC report's rendering test
+      libinsighttoolkit5-dev chromium ${IMUNITY_EXTRA_PKGS:-})   # ITK: N4; chromium: the QC report's rendering test
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

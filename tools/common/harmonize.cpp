@@ -8,6 +8,7 @@
 #include "engine/autograd.h"
 #include "io/denoise.h"
 #include "io/error.h"
+#include "io/n4.h"
 #include "model/inference.h"
 #include "tools/common/harmonize_sha256.h"
 #include "tools/common/harmonize_slicing.h"
@@ -55,6 +56,7 @@ io::PrepOptions prep_options(const CheckpointInfo& info) {
   o.norm.method = io::parse_norm(info.train.norm);
   o.plane_x = info.model.image_w;
   o.plane_y = info.model.image_h;
+  o.n4 = info.train.n4;
   return o;
 }
 
@@ -95,10 +97,19 @@ int64_t auto_batch_size(int64_t h, int64_t w, Device dev) {
 
 PreparedInput prepare_input(io::Volume input, io::Mask mask, const ModelSet& models, const std::string& mask_source) {
   PreparedInput p;
-  p.prepared = io::prepare(input, mask, models.prep, mask_source);
-  p.input = std::move(input);
+  if (models.prep.n4) {
+    p.prepared = io::prepare(input, mask, models.prep, mask_source, &p.input);
+  } else {
+    p.prepared = io::prepare(input, mask, models.prep, mask_source);
+    p.input = std::move(input);
+  }
   p.mask = std::move(mask);
   return p;
+}
+
+bool harmonize_n4(int requested, bool trained_with_n4) {
+  if (requested >= 0) return requested == 1;
+  return (trained_with_n4 || kHarmonizeN4Default) && io::n4_available();
 }
 
 nlohmann::json NetworkStats::to_json() const {

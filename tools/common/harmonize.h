@@ -30,7 +30,9 @@ struct HarmonizeModel {
 // 2.5D mode with one checkpoint all three point to the axial model.
 struct ModelSet {
   std::array<std::shared_ptr<HarmonizeModel>, 3> per_axis;  // indexed by io::SliceAxis
-  io::PrepOptions prep;  // from the axial checkpoint: voxel size, normalization, axial plane W x H
+  // From the axial checkpoint: voxel size, normalization, axial plane W x H, N4 (the training's;
+  // imunity-harmonize --n4/--no-n4 changes it).
+  io::PrepOptions prep;
   Device device = Device::CPU;
   const HarmonizeModel& axial() const { return *per_axis[static_cast<int>(io::SliceAxis::axial)]; }
   // True when an axial-trained model stands in for another orientation.
@@ -125,11 +127,19 @@ int64_t auto_batch_size(int64_t h, int64_t w, Device dev);
 
 // A volume after the models' preprocessing, with what the output stage needs.
 struct PreparedInput {
-  io::Volume input;  // as read (for --outside keep)
+  io::Volume input;  // as read, divided by its N4 bias field when models.prep.n4: what the detail stage maps
   io::Mask mask;     // on the input grid
   io::Prepared prepared;
 };
 PreparedInput prepare_input(io::Volume input, io::Mask mask, const ModelSet& models, const std::string& mask_source);
+
+// N4 bias-field correction before the model, the default unless the model was trained with it:
+// measured on the reproducibility run (docs/n4.md).
+constexpr bool kHarmonizeN4Default = false;
+// Whether inputs are bias-corrected: `requested` 1 (--n4) or 0 (--no-n4), or -1 for the default:
+// on when the model was trained on corrected volumes or kHarmonizeN4Default says so, and this build
+// has ITK.
+bool harmonize_n4(int requested, bool trained_with_n4);
 
 struct NetworkStats {
   std::map<std::string, std::array<int64_t, 2>> slices;  // per axis: {slices in the stack, slices run}

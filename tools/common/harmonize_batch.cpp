@@ -422,7 +422,8 @@ std::vector<JobResult> run_batch(const ModelSet& models, const TargetCode& targe
         t = Clock::now();
         it.prepared = prepare_input(std::move(input), std::move(mask), models, job.mask.describe());
         it.prepared.prepared.record.input = job.input;
-        it.timings["prepare"] = ms_between(t, Clock::now());
+        it.timings["prepare"] = ms_between(t, Clock::now());  // N4 included; on its own:
+        if (it.prepared.prepared.record.n4) it.timings["n4"] = 1000 * it.prepared.prepared.record.n4_info.seconds;
       } catch (const std::exception& e) {
         it.error = job_message(job.input, e.what());
       }

@@ -15,6 +15,7 @@
 #include "engine/device.h"
 #include "eval/texture.h"
 #include "io/error.h"
+#include "io/n4.h"
 #include "io/nifti.h"
 #include "io/orientation.h"
 #include "io/prep.h"
@@ -129,6 +130,7 @@ struct Context {
   const ModelSet* models = nullptr;
   TargetCode site_target, image_target;
   std::vector<double> reference_values;  // WM-peak normalized brain voxels of the reference image
+  std::vector<double> reference_values_n4;  // the same after N4 (the N4 + histogram matching reference)
   eval::SsimOptions ssim;
   eval::RadiomicsOptions radiomics;
 };
@@ -181,6 +183,7 @@ ReproSubject process_subject(const std::string& t1, const std::string& labels, c
     timed(kWmPeak, [&] { return normalize_in_mask(src, brain, io::NormMethod::wm_peak); });
     timed(kWhiteStripe, [&] { return normalize_in_mask(src, brain, io::NormMethod::white_stripe); });
     timed(kHistMatch, [&] { return match_histogram(out[kWmPeak], brain, c.reference_values); });
+    timed(kN4HistMatch, [&] { return match_histogram(n4_normalize_in_mask(src, brain), brain, c.reference_values_n4); });
     {
       const auto t0 = Clock::now();
       const bool auto_mask = o.model_mask != "brain";
@@ -316,6 +319,9 @@ const ReproMethodInfo& repro_method(int m) {
       {"histogram_matching", "Histogram matching",
        "WM-peak normalized source matched by quantiles (1001 landmarks) of its brain voxels to the brain voxels of "
        "the reference image (another subject of the reference site), applied to every voxel, clipped to [0,1]"},
+      {"n4_histogram_matching", "N4 + histogram matching",
+       "N4 bias-field correction in the brain mask (io/n4.h, its defaults: docs/n4.md), then the histogram matching "
+       "above, to the reference image after the same N4"},
       {"imunity_decoder", "ImUnity decoder output (site code)",
        "the paper's harmonized image: imunity-harmonize --output decoder towards the checkpoint's stored code of the "
        "reference site (the decoder's rendering of the 8 x 8 anatomy code, resampled to the input grid)"},
@@ -358,6 +364,8 @@ ReproResults run_repro(const ReproOptions& o, const ReproProgress& progress) {
   };
   ReproResults R;
   R.options = o;
+  if (!io::n4_available())
+    throw io::Error("imunity-repro needs N4 for its \"N4 + histogram matching\" baseline, and this build has no ITK");
   if (o.subjects < 2) throw io::Error("--subjects must be at least 2 (mean and sd over subjects)");
   if (o.model_mask != "auto" && o.model_mask != "brain") throw io::Error("--model-mask must be auto or brain");
   const IxiFiles ixi = list_ixi(o.data);
@@ -393,14 +401,16 @@ ReproResults run_repro(const ReproOptions& o, const ReproProgress& progress) {
                                              : "cpu (" + std::to_string(num_threads()) + (num_threads() == 1 ? " thread)" : " threads)");
   R.machine = machine_description();
   say("loading " + o.model + " on " + R.device_description);
-  const ModelSet models = load_models(o.model, dev, false);
+  ModelSet models = load_models(o.model, dev, false);
+  models.prep.n4 = harmonize_n4(o.n4, models.prep.n4);
   const HarmonizeModel& am = models.axial();
   R.model_sha256 = am.sha256;
   R.model_step = am.info.step;
   for (const auto& [name, code] : am.info.site_codes) R.model_sites.push_back(name);
   char summary[160];
-  std::snprintf(summary, sizeof summary, "%dx%d axial, %.3g mm, %s normalization", am.info.model.image_w, am.info.model.image_h,
-                models.prep.voxel_size, io::norm_name(models.prep.norm.method));
+  std::snprintf(summary, sizeof summary, "%dx%d axial, %.3g mm, %s normalization, inputs %s", am.info.model.image_w,
+                am.info.model.image_h, models.prep.voxel_size, io::norm_name(models.prep.norm.method),
+                models.prep.n4 ? "N4-corrected" : "not bias-corrected");
   R.model_summary = summary;
   auto in_checkpoint = [&](const std::string& n) {
     return std::find(R.model_sites.begin(), R.model_sites.end(), n) != R.model_sites.end();
@@ -434,6 +444,7 @@ ReproResults run_repro(const ReproOptions& o, const ReproProgress& progress) {
     const io::Volume ref = io::read_volume(R.reference_image);
     const io::Mask ref_brain = io::read_label_mask(ref, ixi.labels[ref_index]);
     c.reference_values = eval::masked_values(normalize_in_mask(ref, ref_brain, io::NormMethod::wm_peak), &ref_brain);
+    c.reference_values_n4 = eval::masked_values(n4_normalize_in_mask(ref, ref_brain), &ref_brain);
     const bool auto_mask = o.model_mask != "brain";
     c.image_target = target_from_volume(models, ref, auto_mask ? io::auto_mask(ref) : ref_brain, R.reference_image,
                                         model_mask_source(auto_mask, ixi.labels[ref_index]));

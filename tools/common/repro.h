@@ -40,6 +40,7 @@ struct ReproOptions {
                                      // baselines get) or "auto" (the automatic head mask)
   std::string device = "auto";
   HarmonizeOptions harmonize;        // ImUnity's output stage (its map options); output and outside are set per row
+  int n4 = -1;  // ImUnity's inputs N4-corrected: 1 yes, 0 no, -1 as imunity-harmonize's default (harmonize_n4)
   bool classification = true;
   eval::SvmOptions svm;
   eval::CvOptions cv;
@@ -49,11 +50,11 @@ struct ReproOptions {
 };
 
 // The methods compared, in table order.
-enum ReproMethod : int { kNone, kWmPeak, kWhiteStripe, kHistMatch, kImUnityDecoder, kImUnitySite, kImUnityImage, kMethodCount };
+enum ReproMethod : int { kNone, kWmPeak, kWhiteStripe, kHistMatch, kN4HistMatch, kImUnityDecoder, kImUnitySite, kImUnityImage, kMethodCount };
 // ImUnity's rows (the paper's decoder output, then the detail-preserving output towards the site
 // code and towards the reference image) and the baselines they are set against, in report order.
 constexpr int kImUnityMethods[] = {kImUnityDecoder, kImUnitySite, kImUnityImage};
-constexpr int kBaselineMethods[] = {kHistMatch, kWmPeak, kWhiteStripe, kNone};
+constexpr int kBaselineMethods[] = {kN4HistMatch, kHistMatch, kWmPeak, kWhiteStripe, kNone};
 struct ReproMethodInfo {
   const char* key;    // results.json
   const char* label;  // the table

@@ -5,6 +5,7 @@
 
 #include "eval/histmatch.h"
 #include "io/error.h"
+#include "io/n4.h"
 
 namespace im::tools {
 
@@ -26,6 +27,10 @@ io::Volume normalize_in_mask(const io::Volume& v, const io::Mask& brain, io::Nor
   io::Volume out = v;
   io::apply_normalization(out, io::fit_normalization(v, brain, o));
   return out;
+}
+
+io::Volume n4_normalize_in_mask(const io::Volume& v, const io::Mask& brain) {
+  return normalize_in_mask(io::n4_correct(v, brain), brain, io::NormMethod::wm_peak);
 }
 
 io::Volume match_histogram(const io::Volume& source, const io::Mask& source_brain, const std::vector<double>& reference_values) {

@@ -1,5 +1,5 @@
 // The baselines of the reproducibility run: what a user would otherwise do to make images from two
-// scanners comparable (nothing, WM-peak or White-Stripe normalization, histogram matching).
+// scanners comparable (nothing, WM-peak or White-Stripe normalization, histogram matching, N4 first).
 #pragma once
 #include <vector>
 
@@ -23,5 +23,10 @@ io::Volume normalize_in_mask(const io::Volume& v, const io::Mask& brain, io::Nor
 // every voxel and clipped to [0, 1] (eval/histmatch.h).
 io::Volume match_histogram(const io::Volume& source, const io::Mask& source_brain,
                            const std::vector<double>& reference_values);
+
+// N4 bias-field correction inside the brain mask (io/n4.h, its defaults), then WM-peak normalization
+// (normalize_in_mask): what a careful user does before histogram matching. Throws io::Error in a
+// build without ITK.
+io::Volume n4_normalize_in_mask(const io::Volume& v, const io::Mask& brain);
 
 }  // namespace im::tools

@@ -265,7 +265,8 @@ nlohmann::json repro_json(const ReproResults& r) {
   j["options"] = {{"model", o.model},     {"data", o.data},           {"subjects", o.subjects},
                   {"reference", o.reference}, {"seen", o.seen},       {"unseen", o.unseen},
                   {"seed", o.seed},       {"model_mask", o.model_mask}, {"training_manifest", o.training_manifest}, {"device", o.device},
-                  {"folds", o.cv.folds},  {"repeats", o.cv.repeats},  {"cv_seed", o.cv.seed}, {"alpha", o.alpha}};
+                  {"folds", o.cv.folds},  {"repeats", o.cv.repeats},  {"cv_seed", o.cv.seed}, {"alpha", o.alpha},
+                  {"n4", o.n4 < 0 ? "default" : o.n4 ? "on" : "off"}};
   j["model"] = {{"path", o.model}, {"sha256", r.model_sha256}, {"step", r.model_step}, {"summary", r.model_summary},
                 {"sites", r.model_sites}};
   j["device"] = r.device_description;

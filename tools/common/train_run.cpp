@@ -15,6 +15,7 @@
 #include "io/atomic_file.h"
 #include "io/denoise.h"
 #include "io/error.h"
+#include "io/n4.h"
 #include "io/sampler.h"
 #include "model/trainer.h"
 #include "tools/common/checkpoint.h"
@@ -170,6 +171,9 @@ int run_training(const TrainRunOptions& o) {
   io::SamplerOptions so;
   so.prep.voxel_size = tc.voxel_size;
   so.prep.norm.method = io::parse_norm(tc.norm);
+  so.prep.n4 = tc.n4;
+  if (tc.n4 && !io::n4_available())
+    throw io::Error("train.n4: N4 bias-field correction is unavailable in this build (built without ITK)");
   so.height = mc.image_h;
   so.width = mc.image_w;
   so.batch_size = tc.batch;
