@@ -20,7 +20,6 @@ using namespace im;
 
 namespace {
 
-bool tool_built() { return test::harmonize_tool_built(); }
 using Cli = test::HarmonizeCli;
 
 nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(test::read_text(path)); }
