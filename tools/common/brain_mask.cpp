@@ -238,4 +238,8 @@ io::Mask probability_to_mask(const std::vector<float>& probability, const io::Di
 
 io::Mask brain_mask_net(const io::Volume& input) { return predict_brain_mask(*default_brain_mask_model().net, input).mask; }
 
+io::Mask load_any_mask(const io::Volume& input, const io::MaskSpec& spec) {
+  return spec.kind == io::MaskSpec::Kind::net ? brain_mask_net(input) : io::load_mask(input, spec);
+}
+
 }  // namespace im::tools

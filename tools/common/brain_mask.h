@@ -80,4 +80,8 @@ io::Mask probability_to_mask(const std::vector<float>& probability, const io::Di
 // The core API for every tool: the brain mask of `input` on its grid, from the default model.
 io::Mask brain_mask_net(const io::Volume& input);
 
+// A mask from any source the tools offer: the network for MaskSpec kind `net`, io::load_mask's
+// otherwise (automatic head mask, mask file, label map).
+io::Mask load_any_mask(const io::Volume& input, const io::MaskSpec& spec);
+
 }  // namespace im::tools
