@@ -35,8 +35,8 @@ Outputs in OUT: last.safetensors (resumable, with the optimizer), best.safetenso
 ship: best mean validation Dice), log.jsonl. SIGINT/SIGTERM save last.safetensors and stop;
 --resume continues (the step, schedule and optimizer; augmentation draws continue on a new stream).
 
-Example (the shipped weights, docs/brainmask-model-card.md):
-  imunity-brainmask-train --data ../shared/data/ixi_hh_2mm --out /scratch/brainmask --steps 12000)";
+Example (the schedule of the shipped weights, step 1000 of it: docs/brainmask-model-card.md):
+  imunity-brainmask-train --data ../shared/data/ixi_hh_2mm --out /scratch/brainmask --steps 6000 --validate-every 500)";
 }  // namespace
 
 int main(int argc, char** argv) {
