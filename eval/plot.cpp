@@ -290,6 +290,14 @@ Image render_mosaic(const std::vector<std::vector<Tile>>& rows, const std::vecto
             const auto g = static_cast<uint8_t>(std::lround(255 * v));
             fill_rect(img, ox + i * zoom, oy + j * zoom, ox + (i + 1) * zoom, oy + (j + 1) * zoom, {g, g, g});
           }
+        if (t.outline.size() == t.value.size()) {
+          // The mask's boundary: its pixels with a 4-neighbour outside it (or on the tile's edge).
+          auto in = [&](int i, int j) { return i >= 0 && j >= 0 && i < t.w && j < t.h && t.outline[static_cast<size_t>(j) * t.w + i]; };
+          for (int j = 0; j < t.h; ++j)
+            for (int i = 0; i < t.w; ++i)
+              if (in(i, j) && !(in(i - 1, j) && in(i + 1, j) && in(i, j - 1) && in(i, j + 1)))
+                fill_rect(img, ox + i * zoom, oy + j * zoom, ox + (i + 1) * zoom, oy + (j + 1) * zoom, t.outline_color);
+        }
         if (!t.caption.empty()) draw_text_aligned(img, x + colw[c] / 2, y + rowh[r] + gap / 2, t.caption, s, kDim, Align::center);
       }
       x += colw[c] + gap;

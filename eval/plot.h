@@ -1,6 +1,7 @@
 // Small plotting module: line plots and scatter plots with axes, ticks, labels and a legend, and
 // grayscale slice mosaics with captions; all rendered into an Image (write it with write_png).
 #pragma once
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -48,6 +49,8 @@ struct Tile {
   std::vector<float> value;
   double lo = 0, hi = 1;
   std::string caption;  // drawn under the tile (may be empty)
+  std::vector<uint8_t> outline;  // optional w x h mask: its boundary is drawn over the tile in outline_color
+  Color outline_color{255, 64, 32};
 };
 
 // Tiles on a grid (rows x columns, row-major; missing tiles are left blank) with column titles on

@@ -56,6 +56,7 @@ std::string MaskSpec::describe() const {
   switch (kind) {
     case Kind::file: return "mask:" + path;
     case Kind::labels: return "labels:" + path;
+    case Kind::net: return "net (brain-mask network, imunity-brainmask)";
     default: return kAutoMaskSource;
   }
 }
@@ -66,6 +67,7 @@ Mask load_mask(const Volume& input, const MaskSpec& spec) {
   switch (spec.kind) {
     case MaskSpec::Kind::file: return read_mask_file(input, spec.path);
     case MaskSpec::Kind::labels: return read_label_mask(input, spec.path);
+    case MaskSpec::Kind::net: throw Error("the brain-mask network's mask is made by the tools (tools::load_any_mask), not by io::load_mask");
     default: return auto_mask(input);
   }
 }

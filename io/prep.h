@@ -23,12 +23,13 @@ struct PrepOptions {
   N4Options n4_options;
 };
 
-// Where the brain mask comes from.
+// Where the brain mask comes from. `net` is the brain-mask network, which runs above the data path
+// (tools::load_any_mask): io::load_mask refuses it.
 struct MaskSpec {
-  enum class Kind { automatic, file, labels };
+  enum class Kind { automatic, file, labels, net };
   Kind kind = Kind::automatic;
   std::string path;
-  std::string describe() const;  // "auto (head/foreground, Otsu)", "labels:<path>", "mask:<path>"
+  std::string describe() const;  // "auto (head/foreground, Otsu)", "labels:<path>", "mask:<path>", "net (...)"
 };
 Mask load_mask(const Volume& input, const MaskSpec& spec);
 // True for MaskSpec::describe() of the automatic mask: prepare() then fits the normalization on the

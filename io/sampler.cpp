@@ -34,7 +34,8 @@ SliceSampler::SliceSampler(const std::vector<SamplerItem>& items, const SamplerO
       try {
         const SamplerItem& it = items[i];
         const Volume v = read_volume(it.path);
-        const Prepared p = prepare(v, load_mask(v, it.mask), opt_.prep, it.mask.describe());
+        const Prepared p = prepare(v, opt_.mask_loader ? opt_.mask_loader(v, it.mask) : load_mask(v, it.mask), opt_.prep,
+                                   it.mask.describe());
         Loaded& l = volumes_[i];
         l.site = it.site;
         l.covariates = it.covariates;

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -31,6 +32,9 @@ struct SamplerOptions {
   int workers = 2;              // background threads making batches
   int queue_depth = 8;          // batches made ahead of the trainer
   int64_t first_batch = 0;      // index of the first batch next() serves (a resumed run starts at its step)
+  // Makes each item's brain mask; empty: io::load_mask. The tools pass one that also runs the
+  // brain-mask network (MaskSpec kind net), which the data path cannot.
+  std::function<Mask(const Volume&, const MaskSpec&)> mask_loader;
 };
 
 // B pairs of H x W slices, [B][H][W] row-major (rows y, columns x of the canonical axial slice).

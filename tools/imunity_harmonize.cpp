@@ -11,6 +11,7 @@
 #include "io/error.h"
 #include "io/n4.h"
 #include "io/nifti.h"
+#include "tools/common/brain_mask.h"
 #include "tools/common/harmonize.h"
 #include "tools/common/harmonize_batch.h"
 
@@ -52,8 +53,10 @@ scale as the output, or with --outside map (detail stage) those voxels through t
 
 Brain mask: --mask M (value > 0.5) or --labels L (label > 0), any grid, one file for every input;
 --mask-dir D / --labels-dir D, one file per input, found by name (IN.nii.gz -> D/IN[_*].nii.gz, also
-without a trailing _T1w); default --auto-mask: a head/foreground mask (Otsu + morphology), NOT
-skull stripping (scalp and neck are harmonized too).
+without a trailing _T1w); --brain-mask net: imunity's brain-extraction network on every input (and
+on the --target-image unless it has its own mask; docs/brain-extraction.md); default --auto-mask
+(= --brain-mask head): a head/foreground mask (Otsu + morphology), NOT skull stripping (scalp and
+neck are harmonized too).
 
 Target contrast (exactly one):
   --target-image T    the contrast encoder's mean code over the brain slices of volume T (after the
@@ -105,7 +108,7 @@ struct Args {
   std::string model, model_coronal, model_sagittal, in_dir, bids, out_dir;
   std::vector<std::string> in;
   std::string target_image, target_site, target_code, target_mask, target_labels;
-  std::string mask, labels, mask_dir, labels_dir;
+  std::string mask, labels, mask_dir, labels_dir, brain_mask;
   bool auto_mask = false;
   std::string device = "auto", orientations = "axial", outside = "zero", save_code, shard, output = "detail";
   bool restore_intensity = false, overwrite = false, quiet = false, no_denoise = false, nan_to_zero = false,
@@ -168,6 +171,7 @@ int run(const Args& a) {
     for (auto& j : jobs) {
       if (!a.mask.empty()) j.mask = {io::MaskSpec::Kind::file, a.mask};
       if (!a.labels.empty()) j.mask = {io::MaskSpec::Kind::labels, a.labels};
+      if (a.brain_mask == "net") j.mask = {io::MaskSpec::Kind::net, ""};
     }
   }
   if (a.threads > 0) set_num_threads(a.threads);
@@ -199,10 +203,11 @@ int run(const Args& a) {
     target = tools::read_target_code(a.target_code, models);
   } else {
     io::MaskSpec spec;
+    if (a.brain_mask == "net") spec = {io::MaskSpec::Kind::net, ""};
     if (!a.target_mask.empty()) spec = {io::MaskSpec::Kind::file, a.target_mask};
     if (!a.target_labels.empty()) spec = {io::MaskSpec::Kind::labels, a.target_labels};
     const io::Volume t = io::read_volume(a.target_image, read_options(a));
-    target = tools::target_from_volume(models, t, io::load_mask(t, spec), a.target_image, spec.describe());
+    target = tools::target_from_volume(models, t, tools::load_any_mask(t, spec), a.target_image, spec.describe());
   }
   std::fprintf(stderr, "imunity-harmonize: target %s %s (code %s)\n", target.kind.c_str(), target.source.c_str(),
                target.for_model(models.axial()).sha256().substr(0, 12).c_str());
@@ -211,11 +216,15 @@ int run(const Args& a) {
     std::fprintf(stderr, "imunity-harmonize: contrast code saved to %s\n", a.save_code.c_str());
   }
   if (!have_inputs) return 0;
+  if (a.brain_mask == "net") {
+    const auto& bm = tools::default_brain_mask_model();  // a missing or bad weight file stops here, not per input
+    std::fprintf(stderr, "imunity-harmonize: brain masks by the network %s\n", bm.path.c_str());
+  }
   if (stop) return stopped_exit(stop, "nothing harmonized");
 
-  if (a.mask.empty() && a.labels.empty() && a.mask_dir.empty() && a.labels_dir.empty())
+  if (a.mask.empty() && a.labels.empty() && a.mask_dir.empty() && a.labels_dir.empty() && a.brain_mask != "net")
     std::fprintf(stderr, "imunity-harmonize: note: automatic mask: a head/foreground mask (Otsu + morphology), NOT skull "
-                         "stripping; give --labels/--labels-dir or --mask/--mask-dir for brain masks.\n");
+                         "stripping; give --brain-mask net, --labels/--labels-dir or --mask/--mask-dir for brain masks.\n");
   tools::require_writable_folder(a.out_dir);
   if (!a.bids.empty()) tools::write_dataset_description(a.out_dir, a.overwrite);
 
@@ -237,7 +246,8 @@ int run(const Args& a) {
   bo.device_description = device_desc;
   bo.options = options_json(a);
   bo.options["mask"] = !a.mask.empty() ? "mask:" + a.mask : !a.labels.empty() ? "labels:" + a.labels
-                       : !a.mask_dir.empty() ? "mask-dir:" + a.mask_dir : !a.labels_dir.empty() ? "labels-dir:" + a.labels_dir : "auto";
+                       : !a.mask_dir.empty() ? "mask-dir:" + a.mask_dir : !a.labels_dir.empty() ? "labels-dir:" + a.labels_dir
+                       : a.brain_mask == "net" ? "net" : "auto";
   bo.compared_options = kComparedOptions;
   bo.stop = &stop;
   const std::vector<tools::JobResult> results = tools::run_batch(models, target, jobs, bo);
@@ -289,7 +299,9 @@ int main(int argc, char** argv) {
       app.add_option("--labels", a.labels, "label map for every input (label > 0 is brain; any grid)"),
       app.add_flag("--auto-mask", a.auto_mask, "automatic head/foreground mask (the default; not skull stripping)"),
       app.add_option("--mask-dir", a.mask_dir, "folder of per-input mask files, found by name"),
-      app.add_option("--labels-dir", a.labels_dir, "folder of per-input label maps, found by name")};
+      app.add_option("--labels-dir", a.labels_dir, "folder of per-input label maps, found by name"),
+      app.add_option("--brain-mask", a.brain_mask, "net (the brain-extraction network) or head (= --auto-mask)")
+          ->check(CLI::IsMember({"net", "head"}))};
   for (auto* m : masks)
     for (auto* n : masks)
       if (m != n) m->excludes(n);

@@ -13,6 +13,7 @@
 #include "io/n4.h"
 #include "io/nifti.h"
 #include "io/prep.h"
+#include "tools/common/brain_mask.h"
 
 namespace fs = std::filesystem;
 using namespace im::io;
@@ -32,8 +33,9 @@ Steps, in order:
   1. read IN (NIfTI-1/2, .nii or .nii.gz; scl_slope/scl_inter applied);
   2. reorient to canonical RAS (axial slices are z-slices), keeping world coordinates;
   3. brain mask: --mask M (value > 0.5), --labels L (label > 0; any grid, mapped through the two
-     affines by nearest neighbour), or --auto-mask (the default: Otsu foreground + closing + largest
-     component + hole filling: a HEAD mask, not skull stripping);
+     affines by nearest neighbour), --brain-mask net (imunity's brain-extraction network,
+     docs/brain-extraction.md), or --auto-mask (= --brain-mask head, the default: Otsu foreground +
+     closing + largest component + hole filling: a HEAD mask, not skull stripping);
   4. with --n4: N4 bias-field correction (Tustison et al. 2010, through ITK) fitted inside the mask
      on a grid of about --n4-fit-mm voxels (or every --n4-shrink-th voxel), the field rebuilt at full
      resolution; the volume is divided by it (geometric mean 1 over the mask) [off by default];
@@ -66,7 +68,7 @@ Example:
 
 int main(int argc, char** argv) {
   CLI::App app{kDescription, "imunity-prep"};
-  std::string in, out, mask_path, labels_path, save_mask, norm = "wm-peak", norm_region = "auto", plane;
+  std::string in, out, mask_path, labels_path, save_mask, norm = "wm-peak", norm_region = "auto", plane, brain_mask;
   bool use_auto_mask = false, overwrite = false, keep_background = false, nan_to_zero = false;
   double voxel_size = 0;
   int64_t volume = -1;
@@ -76,8 +78,11 @@ int main(int argc, char** argv) {
   auto* m = app.add_option("--mask", mask_path, "brain mask file (value > 0.5 is brain; any grid)");
   auto* l = app.add_option("--labels", labels_path, "label map (label > 0 is brain; any grid, e.g. a 1 mm atlas for a 2 mm image)");
   auto* a = app.add_flag("--auto-mask", use_auto_mask, "automatic head/foreground mask (default when no mask is given; not skull stripping)");
-  m->excludes(l)->excludes(a);
-  l->excludes(a);
+  auto* b = app.add_option("--brain-mask", brain_mask, "net (the brain-extraction network) or head (= --auto-mask)")
+                ->check(CLI::IsMember({"net", "head"}));
+  m->excludes(l)->excludes(a)->excludes(b);
+  l->excludes(a)->excludes(b);
+  a->excludes(b);
   app.add_option("--voxel-size", voxel_size, "isotropic voxel size in mm (0 keeps the input spacing)")->default_val(0)->check(CLI::NonNegativeNumber);
   app.add_option("--norm", norm, "intensity normalization: wm-peak, white-stripe or none")->default_val("wm-peak");
   app.add_option("--norm-region", norm_region,
@@ -135,6 +140,7 @@ int main(int argc, char** argv) {
     MaskSpec spec;
     if (!mask_path.empty()) spec = {MaskSpec::Kind::file, mask_path};
     if (!labels_path.empty()) spec = {MaskSpec::Kind::labels, labels_path};
+    if (brain_mask == "net") spec = {MaskSpec::Kind::net, ""};
 
     ReadOptions ro;
     ro.volume = volume;
@@ -146,7 +152,7 @@ int main(int argc, char** argv) {
       warnings.push_back(w);
       std::fprintf(stderr, "imunity-prep: warning: %s: %s\n", in.c_str(), w.c_str());
     }
-    const Mask mask = load_mask(input, spec);
+    const Mask mask = im::tools::load_any_mask(input, spec);
     timings["mask"] = ms_since(t);
     Prepared p;
     try {
@@ -185,7 +191,8 @@ int main(int argc, char** argv) {
                            {"mask_output", save_mask},
                            {"options",
                             {{"voxel_size", voxel_size}, {"norm", norm}, {"norm_region", norm_region}, {"plane", plane},
-                             {"keep_background", keep_background}, {"n4", n4},
+                             {"keep_background", keep_background}, {"brain_mask", brain_mask.empty() ? "head" : brain_mask},
+                             {"n4", n4},
                              {"n4_options", n4 ? n4_options_to_json(n4o) : nlohmann::json(nullptr)},
                              {"volume", volume}, {"nan_to_zero", nan_to_zero}, {"gzip_level", gzip_level}}},
                            {"record", record},

@@ -57,9 +57,10 @@ int main(int argc, char** argv) {
       "The manifest is a tab-separated table with a header row: `path` (NIfTI volume), `site`, optionally\n"
       "`mask` (brain mask) or `labels` (label map, >0 = brain; any grid), and covariate columns for the\n"
       "optional biological heads (named in the config). Without mask/labels a head/foreground mask is\n"
-      "computed (not skull stripping). Every volume is preprocessed as the checkpoint records (N4 bias-field\n"
-      "correction with --n4 or train.n4, canonical RAS, voxel size, WM-peak normalization, axial plane\n"
-      "padded to the model's input size); imunity-harmonize then does the same.\n\n"
+      "computed (not skull stripping), or with --brain-mask net imunity's brain-extraction network makes a\n"
+      "brain mask (docs/brain-extraction.md). Every volume is preprocessed as the checkpoint records (N4\n"
+      "bias-field correction with --n4 or train.n4, canonical RAS, voxel size, WM-peak normalization, axial\n"
+      "plane padded to the model's input size); imunity-harmonize then does the same.\n\n"
       "Outputs in RUN_DIR: config.json (the effective config), log.jsonl (every logged loss and\n"
       "validation), last.safetensors (resumable), best.safetensors and model.safetensors (for\n"
       "imunity-harmonize, with per-site contrast codes).\n\n"
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
       "  imunity-train --manifest train.tsv --out runs/ixi --steps 3000 --batch 16\n"
       "  imunity-train --manifest train.tsv --out runs/ixi --preset authors-code --set train.lambda_ssim=0.5\n"
       "  imunity-train --manifest train.tsv --out runs/ixi --resume --steps 6000"};
-  std::string manifest_path, out_dir, config_file, preset, device_name;
+  std::string manifest_path, out_dir, config_file, preset, device_name, brain_mask = "head";
   std::vector<std::string> overrides;
   int64_t steps = 0;
   int batch = 0, threads = 0;
@@ -93,6 +94,8 @@ int main(int argc, char** argv) {
                        ->check(CLI::NonNegativeNumber);
   app.add_flag("--n4", n4, "N4 bias-field correction of every volume inside its mask before normalization (= train.n4=true)");
   app.add_option("--set", overrides, "Override any config field: model.<field>=V or train.<field>=V (repeatable)");
+  app.add_option("--brain-mask", brain_mask, "rows without mask/labels: head (automatic head mask) or net (brain-extraction network)")
+      ->default_val("head")->check(CLI::IsMember({"head", "net"}));
   app.add_flag("--resume", resume, "Continue RUN_DIR/last.safetensors (bit for bit on the CPU with the same seed)");
   app.add_flag("--quiet", quiet, "No progress bar");
   try {
@@ -115,6 +118,7 @@ int main(int argc, char** argv) {
     ro.manifest = manifest_path;
     ro.out_dir = out_dir;
     ro.resume = resume;
+    ro.brain_mask = brain_mask;
     ro.quiet = quiet;
     ro.interrupted = &g_interrupted;
     ro.setup = tools::assemble_setup(config_file, preset, overrides);

@@ -154,3 +154,21 @@ TEST_CASE("plot: line plot, scatter plot and mosaic", "[plot]") {
   draw_text(t, 4, 56, "The quick brown fox: SSIM 0.943 ± 0.003, p < 1e-3 (IXI013-HH-1212_T1)", 1, kBlack);
   write_png(dir + "/font.png", t);
 }
+
+TEST_CASE("plot: a mosaic tile's mask outline is drawn on its boundary only", "[plot]") {
+  Tile t;
+  t.w = 12, t.h = 10;
+  t.value.assign(120, 0.5f);
+  t.outline.assign(120, 0);
+  for (int j = 2; j < 8; ++j)
+    for (int i = 3; i < 9; ++i) t.outline[static_cast<size_t>(j) * 12 + i] = 1;
+  const Image m = render_mosaic({{t}}, {}, {}, 1, 1);
+  CHECK(has_color(m, t.outline_color, 0));
+  int drawn = 0;
+  for (int y = 0; y < m.height; ++y)
+    for (int x = 0; x < m.width; ++x) {
+      const Color c = m.get(x, y);
+      drawn += c.r == t.outline_color.r && c.g == t.outline_color.g && c.b == t.outline_color.b;
+    }
+  CHECK(drawn == 6 * 6 - 4 * 4);  // the ring of a 6 x 6 square
+}

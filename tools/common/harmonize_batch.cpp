@@ -24,6 +24,7 @@
 #include "io/error.h"
 #include "io/json_io.h"
 #include "io/nifti.h"
+#include "tools/common/brain_mask.h"
 #include "tools/common/harmonize_resume.h"
 #include "tools/common/harmonize_sha256.h"
 #include "tools/common/progress.h"
@@ -417,7 +418,7 @@ std::vector<JobResult> run_batch(const ModelSet& models, const TargetCode& targe
         if (const std::string w = io::orientation_warning(input.header); !w.empty()) it.warnings.push_back(w);
         if (!job.mask_error.empty()) throw io::Error(job.mask_error);
         t = Clock::now();
-        io::Mask mask = io::load_mask(input, job.mask);
+        io::Mask mask = load_any_mask(input, job.mask);
         it.timings["mask"] = ms_between(t, Clock::now());
         t = Clock::now();
         it.prepared = prepare_input(std::move(input), std::move(mask), models, job.mask.describe());

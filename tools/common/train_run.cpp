@@ -18,6 +18,7 @@
 #include "io/n4.h"
 #include "io/sampler.h"
 #include "model/trainer.h"
+#include "tools/common/brain_mask.h"
 #include "tools/common/checkpoint.h"
 #include "tools/common/progress.h"
 
@@ -161,6 +162,7 @@ int run_training(const TrainRunOptions& o) {
     it.path = r.path;
     if (!r.mask.empty()) it.mask = {io::MaskSpec::Kind::file, r.mask};
     else if (!r.labels.empty()) it.mask = {io::MaskSpec::Kind::labels, r.labels};
+    else if (o.brain_mask == "net") it.mask = {io::MaskSpec::Kind::net, ""};
     auto s = std::find(sites.begin(), sites.end(), r.site);
     if (s == sites.end()) io::fail(o.manifest, "line " + std::to_string(r.line) + ": site \"" + r.site + "\" is not a site of the resumed model");
     it.site = static_cast<int>(s - sites.begin());
@@ -179,6 +181,10 @@ int run_training(const TrainRunOptions& o) {
   so.batch_size = tc.batch;
   so.seed = tc.seed;
   so.first_batch = o.resume ? resumed.step : 0;
+  so.mask_loader = load_any_mask;
+  if (o.brain_mask == "net")  // a missing or bad weight file stops here, once, not per volume
+    std::fprintf(stderr, "imunity-train: brain masks by the network %s for rows without mask or labels\n",
+                 default_brain_mask_model().path.c_str());
   std::fprintf(stderr, "imunity-train: preparing %zu training and %zu validation volumes from %zu sites\n",
                split.train.size(), split.validation.size(), sites.size());
   auto t_load = std::chrono::steady_clock::now();
@@ -204,6 +210,7 @@ int run_training(const TrainRunOptions& o) {
     info.model = mc;
   }
   info.train = tc;
+  info.extra["brain_mask"] = o.brain_mask;  // how rows without mask or labels were masked
   model::Trainer trainer(*m, tc);
   if (o.resume) {
     trainer.set_step_count(info.step);

@@ -13,6 +13,9 @@ struct TrainRunOptions {
   TrainSetup setup;
   bool resume = false;
   bool quiet = false;
+  // Brain masks of manifest rows without `mask` or `labels`: "head" (the automatic head mask) or
+  // "net" (the brain-extraction network, tools/common/brain_mask.h).
+  std::string brain_mask = "head";
   std::atomic<bool>* interrupted = nullptr;  // set by a signal handler: save and stop
 };
 
