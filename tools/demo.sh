@@ -36,7 +36,7 @@ start=$(date +%s.%N)
 for site in siemens_trio clinical_ms ixi_hh; do
   # Existing outputs are kept (a rerun resumes); --overwrite would redo them.
   "$bin"/imunity-harmonize --model "$model" --in-dir "$in/$site" --out-dir "$out/harmonized/$site" \
-    --target-site ixi_hh --outside keep $threads
+    --target-site ixi_hh --brain-mask net --outside map $threads
 done
 end=$(date +%s.%N)
 
