@@ -223,8 +223,9 @@ NetworkResult harmonize_prepared(const ModelSet& models, const TargetCode& targe
   const int64_t dim[3] = {r.own.dim[0], r.own.dim[1], r.own.dim[2]};
   r.map = io::fit_monotone_map(r.own.data, r.decoder.data, io::flat_voxels(r.own.data, dim, p.mask, options.map.flat_fraction),
                                options.map);
-  // Noise: both measured on the models' grid, where the target's was (resampling averages noise).
-  r.noise_input = io::estimate_noise(p.image, p.mask);
+  // Noise: both measured on the models' grid, where the target's was (resampling averages noise);
+  // the input's was measured with its own code.
+  r.noise_input = own.noise;
   r.noise_target = target.noise;
   if (options.denoise && r.noise_target > 0 && r.noise_input > options.noise_ratio * r.noise_target)
     r.excess_fraction = std::sqrt(1.0 - (r.noise_target / r.noise_input) * (r.noise_target / r.noise_input));
