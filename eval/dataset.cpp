@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "io/error.h"
+#include "io/nifti_name.h"
 
 namespace fs = std::filesystem;
 
@@ -19,21 +20,6 @@ namespace {
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string strip_extension(const std::string& name) {
-  if (ends_with(lower(name), ".nii.gz")) return name.substr(0, name.size() - 7);
-  if (ends_with(lower(name), ".nii")) return name.substr(0, name.size() - 4);
-  return name;
-}
-
-bool is_nifti_name(const std::string& name) {
-  const std::string l = lower(name);
-  return ends_with(l, ".nii") || ends_with(l, ".nii.gz");
 }
 
 std::vector<std::string> list_nifti(const std::string& dir, bool include_masks) {
@@ -48,7 +34,7 @@ std::vector<std::string> list_nifti(const std::string& dir, bool include_masks) 
       if (it->is_directory()) it.disable_recursion_pending();
       continue;
     }
-    if (!it->is_regular_file() || !is_nifti_name(name)) continue;
+    if (!it->is_regular_file() || !io::has_nifti_extension(name)) continue;
     if (!include_masks && is_mask_name(name)) continue;
     out.push_back(it->path().lexically_relative(dir).generic_string());
   }
@@ -97,14 +83,14 @@ struct Index {
 }  // namespace
 
 std::string subject_key(const std::string& path) {
-  std::string s = strip_extension(fs::path(path).filename().string());
+  std::string s = io::nifti_stem(path);
   static const char* suffixes[] = {"_desc-harmonized_T1w", "_desc-harmonized", "_harmonized", "_T1w", "_T1",
                                    "_DLMUSE", "_desc-brain_mask", "_brainmask", "_mask", "_labels", "_dseg"};
   // Case-insensitive, as imunity-harmonize names its outputs: patient01_T1W.nii.gz is patient01.
   for (bool changed = true; changed;) {
     changed = false;
     for (const char* suf : suffixes)
-      if (ends_with(lower(s), lower(suf)) && s.size() > std::string(suf).size()) {
+      if (io::ends_with_nocase(s, suf) && s.size() > std::string(suf).size()) {
         s.resize(s.size() - std::string(suf).size());
         changed = true;
       }
@@ -113,8 +99,9 @@ std::string subject_key(const std::string& path) {
 }
 
 bool is_mask_name(const std::string& path) {
-  const std::string s = lower(strip_extension(fs::path(path).filename().string()));
-  return ends_with(s, "mask") || ends_with(s, "_labels") || ends_with(s, "_dseg") || ends_with(s, "_dlmuse");
+  const std::string s = io::nifti_stem(path);
+  return io::ends_with_nocase(s, "mask") || io::ends_with_nocase(s, "_labels") || io::ends_with_nocase(s, "_dseg") ||
+         io::ends_with_nocase(s, "_dlmuse");
 }
 
 std::vector<std::string> list_volumes(const std::string& dir) { return list_nifti(dir, false); }
@@ -233,7 +220,7 @@ Dataset discover(const DatasetOptions& o) {
     switch (o.mask_source) {
       case MaskSource::automatic: {
         const fs::path dir = fs::path(s.before).parent_path();
-        const std::string stem = strip_extension(fs::path(s.before).filename().string());
+        const std::string stem = io::nifti_stem(s.before);
         for (const std::string& cand : {stem + "_mask.nii.gz", stem + "_mask.nii", s.key + "_mask.nii.gz", s.key + "_mask.nii"})
           if (fs::exists(dir / cand)) {
             s.mask = (dir / cand).string(), s.mask_kind = "mask";

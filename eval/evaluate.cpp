@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 
+#include "eval/slice_tiles.h"
 #include "io/error.h"
 #include "io/mask.h"
 #include "io/nifti.h"
@@ -67,32 +68,6 @@ std::vector<double> density(const io::Volume& v, const io::Mask& mask, int bins)
   if (n > 0)
     for (double& c : h) c *= bins / n;  // density: integrates to 1 over [0, 1]
   return h;
-}
-
-// The axial slice (canonical z) through the brain's centroid, anterior up.
-Tile axial_tile(const io::Volume& v, int64_t z, double lo, double hi) {
-  Tile t;
-  t.w = static_cast<int>(v.dim[0]), t.h = static_cast<int>(v.dim[1]);
-  t.lo = lo, t.hi = hi;
-  t.value.resize(static_cast<size_t>(t.w) * t.h);
-  for (int j = 0; j < t.h; ++j)
-    for (int i = 0; i < t.w; ++i) t.value[static_cast<size_t>(j) * t.w + i] = v.at(i, t.h - 1 - j, z);
-  return t;
-}
-
-// The mosaic's axial slice: the mask's centroid; for a head mask (neck and face included, so its
-// centroid falls near the cerebellum) the widest slice above the centroid, the level of the
-// ventricles in a whole-head T1.
-int64_t mosaic_slice(const io::Mask& m, const io::Dims& d, bool head_mask) {
-  double sz = 0, n = 0;
-  std::vector<int64_t> area(static_cast<size_t>(d[2]), 0);
-  for (int64_t z = 0; z < d[2]; ++z)
-    for (int64_t i = 0; i < d[0] * d[1]; ++i)
-      if (m[z * d[0] * d[1] + i]) sz += static_cast<double>(z), n += 1, ++area[static_cast<size_t>(z)];
-  if (!(n > 0)) return d[2] / 2;
-  const int64_t c = static_cast<int64_t>(std::lround(sz / n));
-  if (!head_mask) return c;
-  return static_cast<int64_t>(std::max_element(area.begin() + c, area.end()) - area.begin());
 }
 
 Similarity similarity(const io::Volume& a, const io::Volume& truth, const io::Mask& mask, const SsimOptions& o,

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "io/nifti_name.h"  // has_nifti_extension, is_gz_path: which names write_volume takes
 #include "io/volume.h"
 
 namespace im::io {
@@ -54,8 +55,5 @@ std::vector<uint8_t> encode_volume(const Volume& vol, bool gzip, const WriteOpti
 // is then the voxel sizes alone (NIfTI method 1), so left/right, front/back and up/down are a guess.
 // Empty when the file has a qform or an sform. Writing such a volume on its own grid keeps both codes 0.
 std::string orientation_warning(const NiftiHeaderInfo& header);
-
-bool has_nifti_extension(const std::string& path);  // .nii or .nii.gz
-bool is_gz_path(const std::string& path);
 
 }  // namespace im::io

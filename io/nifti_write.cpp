@@ -110,14 +110,7 @@ Scaling encode_data(const Volume& v, int datatype, bool float_params, std::vecto
   }
 }
 
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 }  // namespace
-
-bool is_gz_path(const std::string& path) { return ends_with(path, ".nii.gz"); }
-bool has_nifti_extension(const std::string& path) { return ends_with(path, ".nii") || ends_with(path, ".nii.gz"); }
 
 std::vector<uint8_t> encode_volume(const Volume& vol, bool gzip, const WriteOptions& opt) {
   if (vol.dim[0] < 1 || vol.dim[1] < 1 || vol.dim[2] < 1 || static_cast<int64_t>(vol.data.size()) != vol.size())

@@ -4,13 +4,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "io/error.h"
 #include "io/json_io.h"
 #include "io/nifti.h"
+#include "io/nifti_name.h"
 #include "io/simulate.h"
 
 namespace fs = std::filesystem;
@@ -39,14 +39,6 @@ Example:
                    --sites docs/sites/mild.json --sites docs/sites/low_contrast.json --out sim/
 )";
 
-std::string stem(const fs::path& p) {
-  std::string n = p.filename().string();
-  for (const char* ext : {".nii.gz", ".nii"})
-    if (n.size() > std::strlen(ext) && n.compare(n.size() - std::strlen(ext), std::strlen(ext), ext) == 0)
-      return n.substr(0, n.size() - std::strlen(ext));
-  return n;
-}
-
 std::vector<fs::path> list_inputs(const std::vector<std::string>& ins) {
   std::vector<fs::path> out;
   for (const auto& in : ins) {
@@ -69,7 +61,7 @@ std::vector<fs::path> list_inputs(const std::vector<std::string>& ins) {
 fs::path find_labels(const fs::path& dir, const std::string& subject) {
   std::vector<fs::path> hits;
   for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string s = stem(e.path());
+    const std::string s = nifti_stem(e.path().string());
     if (e.is_regular_file() && has_nifti_extension(e.path().string()) && (s == subject || s.rfind(subject + "_", 0) == 0))
       hits.push_back(e.path());
   }
@@ -112,7 +104,7 @@ int main(int argc, char** argv) {
     for (const auto& s : sites)
       for (const auto& in : inputs)
         for (const std::string suffix : {".nii.gz", "_mask.nii.gz"}) {
-          const fs::path p = fs::path(out) / s.name / (stem(in) + suffix);
+          const fs::path p = fs::path(out) / s.name / (nifti_stem(in.string()) + suffix);
           if (!overwrite && fs::exists(p)) fail(p.string(), "already exists (use --overwrite to replace it)");
         }
     fs::create_directories(out);
@@ -125,7 +117,7 @@ int main(int argc, char** argv) {
       write_json((fs::path(out) / s.name / "site.json").string(), s.source, true);
     }
     for (const auto& in : inputs) {
-      const std::string subject = stem(in);
+      const std::string subject = nifti_stem(in.string());
       const Volume v = read_volume(in.string());
       std::string mask_source = "auto";
       Mask mask;

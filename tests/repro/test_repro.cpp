@@ -13,6 +13,7 @@
 #include "io/error.h"
 #include "io/n4.h"
 #include "io/nifti.h"
+#include "io/nifti_name.h"
 #include "io/simulate.h"
 #include "model/imunity.h"
 #include "model/inference.h"
@@ -37,10 +38,7 @@ std::vector<std::string> ixi_t1(const std::string& data) {
   return t1;
 }
 
-std::string stem(const std::string& p) {
-  const std::string f = fs::path(p).filename().string();
-  return f.substr(0, f.find(".nii"));
-}
+std::string stem(const std::string& p) { return io::nifti_stem(p); }
 
 // A whole-head training manifest (no mask column: automatic masks, as the shipped model) of the
 // real IXI-HH images and their low_contrast versions, for subjects kTest + 1 .. kTest + kTrain.

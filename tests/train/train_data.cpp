@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "io/nifti.h"
+#include "io/nifti_name.h"
 #include "io/prep.h"
 #include "io/simulate.h"
 #include "support/paths.h"
@@ -37,8 +38,7 @@ std::string virtual_site_manifest(int subjects, const std::vector<std::string>& 
     io::Site site = io::read_sites((fs::path(IMUNITY_SOURCE_DIR) / "docs" / "sites" / sf).string()).at(0);
     fs::create_directories(tmp / site.name);
     for (const fs::path& p : t1) {
-      std::string subject = p.filename().string();
-      subject = subject.substr(0, subject.find(".nii"));
+      const std::string subject = io::nifti_stem(p.string());
       fs::path labels = fs::path(data) / "ixi_hh_2mm" / "labels" / (subject + "_DLMUSE.nii.gz");
       io::Volume v = io::read_volume(p.string());
       io::Mask mask = io::read_label_mask(v, labels.string());

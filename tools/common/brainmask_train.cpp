@@ -15,6 +15,7 @@
 #include "eval/segmentation.h"
 #include "io/error.h"
 #include "io/nifti.h"
+#include "io/nifti_name.h"
 #include "io/rng.h"
 #include "tools/common/brain_mask.h"
 #include "tools/common/harmonize_batch.h"
@@ -32,7 +33,7 @@ std::vector<LabelledScan> list_labelled_scans(const std::string& dir) {
     LabelledScan s;
     s.t1 = path;
     s.name = output_stem(path);
-    const std::string stem = fs::path(path).filename().string().substr(0, fs::path(path).filename().string().find(".nii"));
+    const std::string stem = io::nifti_stem(path);
     for (const std::string& l : labels)
       if (fs::path(l).filename().string().rfind(stem + "_", 0) == 0) s.labels = l;
     if (s.labels.empty()) io::fail(path, "no label map " + stem + "_*.nii[.gz] in " + (fs::path(dir) / "labels").string());

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -24,6 +23,7 @@
 #include "io/error.h"
 #include "io/json_io.h"
 #include "io/nifti.h"
+#include "io/nifti_name.h"
 #include "tools/common/brain_mask.h"
 #include "tools/common/harmonize_resume.h"
 #include "tools/common/harmonize_sha256.h"
@@ -34,22 +34,6 @@ namespace fs = std::filesystem;
 namespace im::tools {
 
 namespace {
-
-bool ends_with_nocase(const std::string& s, const std::string& suffix) {
-  if (s.size() < suffix.size()) return false;
-  for (size_t i = 0; i < suffix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[s.size() - suffix.size() + i])) != std::tolower(static_cast<unsigned char>(suffix[i])))
-      return false;
-  return true;
-}
-
-std::string strip_nifti_ext(const std::string& file) {
-  for (const char* ext : {".nii.gz", ".nii"})
-    if (ends_with_nocase(file, ext)) return file.substr(0, file.size() - std::string(ext).size());
-  return file;
-}
-
-bool is_nifti_name(const std::string& file) { return ends_with_nocase(file, ".nii.gz") || ends_with_nocase(file, ".nii"); }
 
 // "<input>: <problem>", without repeating the input when the message already names it.
 std::string job_message(const std::string& input, const std::string& what) {
@@ -189,8 +173,8 @@ std::vector<DirEntry> visible_entries(const fs::path& dir, std::vector<std::stri
 }  // namespace
 
 std::string output_stem(const std::string& input_path) {
-  std::string stem = strip_nifti_ext(fs::path(input_path).filename().string());
-  if (ends_with_nocase(stem, "_T1w") && stem.size() > 4) stem.resize(stem.size() - 4);
+  std::string stem = io::nifti_stem(input_path);
+  if (io::ends_with_nocase(stem, "_T1w") && stem.size() > 4) stem.resize(stem.size() - 4);
   return stem;
 }
 
@@ -200,7 +184,7 @@ std::vector<std::string> list_nifti_dir(const std::string& dir) {
   if (!fs::is_directory(dir)) io::fail(dir, "not a folder");
   std::vector<std::string> problems, out;
   for (const DirEntry& e : visible_entries(dir, &problems, false))
-    if (!e.is_dir && is_nifti_name(e.name)) out.push_back(e.path.string());
+    if (!e.is_dir && io::has_nifti_extension(e.name)) out.push_back(e.path.string());
   if (!problems.empty()) io::fail(dir, "cannot list the folder: " + problems.front());
   std::sort(out.begin(), out.end());
   return out;
@@ -211,8 +195,8 @@ std::vector<std::string> list_bids_t1w(const std::string& dir, std::vector<std::
   std::vector<std::pair<std::string, std::string>> found;
   auto scan_anat = [&](const fs::path& anat, const fs::path& rel) {
     for (const DirEntry& e : visible_entries(anat, problems, true)) {
-      const std::string stem = strip_nifti_ext(e.name);
-      if (!e.is_dir && is_nifti_name(e.name) && stem.size() > 4 && stem.compare(stem.size() - 4, 4, "_T1w") == 0)
+      const std::string stem = io::strip_nifti_extension(e.name);
+      if (!e.is_dir && io::has_nifti_extension(e.name) && stem.size() > 4 && stem.compare(stem.size() - 4, 4, "_T1w") == 0)
         found.push_back({e.path.string(), rel.string()});
     }
   };
@@ -288,11 +272,11 @@ std::vector<HarmonizeJob> make_jobs(std::vector<std::string> inputs, const std::
 void assign_mask_dir(std::vector<HarmonizeJob>& jobs, const std::string& dir, io::MaskSpec::Kind kind) {
   const std::vector<std::string> files = list_nifti_dir(dir);
   for (HarmonizeJob& j : jobs) {
-    const std::string full = strip_nifti_ext(fs::path(j.input).filename().string());
+    const std::string full = io::nifti_stem(j.input);
     std::vector<std::string> hits;
     for (const std::string& prefix : {full, j.name}) {
       for (const std::string& f : files) {
-        const std::string s = strip_nifti_ext(fs::path(f).filename().string());
+        const std::string s = io::nifti_stem(f);
         if (s == prefix || s.rfind(prefix + "_", 0) == 0) hits.push_back(f);
       }
       if (!hits.empty()) break;
