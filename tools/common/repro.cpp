@@ -13,10 +13,12 @@
 
 #include "engine/cuda_api.h"
 #include "engine/device.h"
+#include "eval/slice_tiles.h"
 #include "eval/texture.h"
 #include "io/error.h"
 #include "io/n4.h"
 #include "io/nifti.h"
+#include "io/nifti_name.h"
 #include "io/orientation.h"
 #include "io/prep.h"
 #include "io/simulate.h"
@@ -38,14 +40,6 @@ struct IxiFiles {
   std::vector<std::string> t1, labels;  // sorted by T1 file name; labels[i] goes with t1[i]
 };
 
-std::string stem_of(const std::string& path) {
-  std::string s = fs::path(path).filename().string();
-  for (const char* ext : {".nii.gz", ".nii"})
-    if (s.size() > std::string(ext).size() && s.compare(s.size() - std::string(ext).size(), std::string::npos, ext) == 0)
-      return s.substr(0, s.size() - std::string(ext).size());
-  return s;
-}
-
 IxiFiles list_ixi(const std::string& data) {
   fs::path root = data;
   if (fs::is_directory(root / "ixi_hh_2mm" / "t1")) root /= "ixi_hh_2mm";
@@ -58,7 +52,7 @@ IxiFiles list_ixi(const std::string& data) {
     return fs::path(a).filename().string() < fs::path(b).filename().string();
   });
   for (const std::string& t : f.t1) {
-    const fs::path l = root / "labels" / (stem_of(t) + "_DLMUSE.nii.gz");
+    const fs::path l = root / "labels" / (io::nifti_stem(t) + "_DLMUSE.nii.gz");
     if (!fs::exists(l)) io::fail(t, "no label map " + l.string() + " (label > 0 is the brain mask the SSIM is computed in)");
     f.labels.push_back(l.string());
   }
@@ -80,25 +74,6 @@ std::string exe_dir() {
   std::error_code ec;
   const fs::path p = fs::read_symlink("/proc/self/exe", ec);
   return ec ? "" : p.parent_path().string();
-}
-
-// The axial slice z of a canonical volume, anterior up.
-eval::Tile axial_tile(const io::Volume& v, int64_t z, const std::string& caption) {
-  eval::Tile t;
-  t.w = static_cast<int>(v.dim[0]), t.h = static_cast<int>(v.dim[1]);
-  t.value.resize(static_cast<size_t>(t.w) * t.h);
-  for (int j = 0; j < t.h; ++j)
-    for (int i = 0; i < t.w; ++i) t.value[static_cast<size_t>(j) * t.w + i] = v.at(i, t.h - 1 - j, z);
-  t.caption = caption;
-  return t;
-}
-
-int64_t centroid_slice(const io::Mask& m, const io::Dims& d) {
-  double sz = 0, n = 0;
-  for (int64_t z = 0; z < d[2]; ++z)
-    for (int64_t i = 0; i < d[0] * d[1]; ++i)
-      if (m[z * d[0] * d[1] + i]) sz += static_cast<double>(z), n += 1;
-  return n > 0 ? static_cast<int64_t>(std::lround(sz / n)) : d[2] / 2;
 }
 
 // How the mask given to ImUnity is described to its preprocessing (which treats automatic head masks
@@ -154,7 +129,7 @@ ReproSubject process_subject(const std::string& t1, const std::string& labels, c
                              ReproResults& R) {
   const ReproOptions& o = *c.o;
   ReproSubject s;
-  s.key = stem_of(t1);
+  s.key = io::nifti_stem(t1);
   s.path = t1;
   const io::Volume v = io::read_volume(t1);
   const io::Mask brain = io::read_label_mask(v, labels);
@@ -165,7 +140,7 @@ ReproSubject process_subject(const std::string& t1, const std::string& labels, c
   const io::Volume truth = io::to_canonical(normalize_in_mask(v, brain, io::NormMethod::wm_peak), &ro);
   const io::Mask brain_c = ro.forward(brain);
   const std::vector<double> truth_values = eval::masked_values(truth, &brain_c);
-  const int64_t z = centroid_slice(brain_c, truth.dim);
+  const int64_t z = eval::mosaic_slice(brain_c, truth.dim);
 
   const size_t S = c.sites.size();
   s.cells.assign(S, std::vector<ReproCell>(kMethodCount));
@@ -220,7 +195,7 @@ ReproSubject process_subject(const std::string& t1, const std::string& labels, c
         if (mosaic) {
           char cap[32];
           std::snprintf(cap, sizeof cap, "%.3f", s.cells[k][m].ssim);
-          R.mosaic[k][m] = axial_tile(oc, z, cap);
+          R.mosaic[k][m] = eval::axial_tile(oc, z, 0, 1, cap);
         }
       } catch (const std::exception& e) {
         errors[m] = e.what();
@@ -231,7 +206,7 @@ ReproSubject process_subject(const std::string& t1, const std::string& labels, c
         io::fail(t1, "scoring " + std::string(repro_method(m).key) + " at site " + R.sources[k].name + ": " + errors[m]);
   }
   if (mosaic)
-    for (size_t k = 0; k < S; ++k) R.mosaic[k][kMethodCount] = axial_tile(truth, z, "truth");
+    for (size_t k = 0; k < S; ++k) R.mosaic[k][kMethodCount] = eval::axial_tile(truth, z, 0, 1, "truth");
   return s;
 }
 
@@ -241,7 +216,7 @@ void probe_site_codes(const std::string& t1, const std::string& labels, const Co
   const io::Mask brain = io::read_label_mask(v, labels);
   const bool auto_mask = c.o->model_mask != "brain";
   const PreparedInput p = prepare_input(v, auto_mask ? io::auto_mask(v) : brain, *c.models, model_mask_source(auto_mask, labels));
-  R.site_code_subject = stem_of(t1);
+  R.site_code_subject = io::nifti_stem(t1);
   std::vector<io::Volume> dec, det;
   for (const std::string& site : R.model_sites) {
     const NetworkResult r = harmonize_prepared(*c.models, target_from_site(*c.models, site), p.prepared, detail_options(*c.o));
