@@ -6,11 +6,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
 #include "benchmarks/machine.h"
+#include "benchmarks/timing.h"
 #include "engine/autograd.h"
 #include "engine/device.h"
 #include "io/nifti.h"
@@ -21,8 +21,8 @@ using namespace im;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+using bench::Clock;
+using bench::seconds_since;
 double cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);

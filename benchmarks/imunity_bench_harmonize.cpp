@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "benchmarks/machine.h"
+#include "benchmarks/timing.h"
 #include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "io/nifti.h"
@@ -28,8 +28,8 @@ using namespace im;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+using bench::Clock;
+using bench::seconds_since;
 
 std::string machine() { return bench::cpu_model() + ", " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " cores online"; }
 

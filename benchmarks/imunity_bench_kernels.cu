@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "benchmarks/cuda_timing.cuh"
 #include "benchmarks/kernel_versions.cuh"
 #include "engine/cuda_api.h"
 #include "engine/cuda_context.cuh"
@@ -32,6 +33,7 @@
 #include "kernels/upsample.h"
 
 using namespace im;
+using bench::Buf;
 
 namespace {
 
@@ -48,25 +50,6 @@ struct Shortfall {
   double pct;
 };
 std::vector<Shortfall> g_short;  // memory-bound rows under 80% of copy bandwidth
-
-// A device buffer; copies go through the engine's stream (the kernels' stream).
-struct Buf {
-  float* d = nullptr;
-  size_t n = 0;
-  explicit Buf(size_t count) : n(count) { IM_CUDA_CHECK(cudaMalloc(&d, bytes() ? bytes() : 4)); }
-  explicit Buf(const std::vector<float>& h) : Buf(h.size()) { upload(h); }
-  ~Buf() { cudaFree(d); }
-  Buf(const Buf&) = delete;
-  Buf& operator=(const Buf&) = delete;
-  size_t bytes() const { return n * sizeof(float); }
-  void upload(const std::vector<float>& h) { cuda::copy_h2d(d, h.data(), h.size() * sizeof(float)); }
-  std::vector<float> download() const {
-    std::vector<float> h(n);
-    cuda::copy_d2h(h.data(), d, bytes());
-    return h;
-  }
-  void zero() { cuda::memset_zero(d, bytes()); }
-};
 
 std::vector<float> uniform(size_t n, uint64_t seed, float lo, float hi) {
   std::vector<float> v(n);
@@ -86,78 +69,6 @@ double rel_error(const std::vector<std::pair<std::vector<float>, std::vector<flo
   return std::sqrt(num) / std::max(std::sqrt(den), 1e-30);
 }
 
-struct Events {
-  cudaEvent_t a, b;
-  Events() {
-    IM_CUDA_CHECK(cudaEventCreate(&a));
-    IM_CUDA_CHECK(cudaEventCreate(&b));
-  }
-  ~Events() {
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
-  }
-};
-
-// Mean microseconds per call of f: launched one by one from the host ("eager"), and replayed from
-// a CUDA graph of `iters` calls ("graph": the GPU time alone, without launch overhead).
-struct Timing {
-  double eager_us = NAN, graph_us = NAN;
-};
-Timing time_it(const std::function<void()>& f) {
-  static Events ev;
-  cudaStream_t s = cuda::stream();
-  for (int i = 0; i < g_opt.warmup; ++i) f();
-  Timing t;
-  float ms = 0;
-  IM_CUDA_CHECK(cudaEventRecord(ev.a, s));
-  for (int i = 0; i < g_opt.iters; ++i) f();
-  IM_CUDA_CHECK(cudaEventRecord(ev.b, s));
-  IM_CUDA_CHECK(cudaEventSynchronize(ev.b));
-  IM_CUDA_CHECK(cudaEventElapsedTime(&ms, ev.a, ev.b));
-  t.eager_us = 1000.0 * ms / g_opt.iters;
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  try {
-    IM_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-    for (int i = 0; i < g_opt.iters; ++i) f();
-    IM_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
-    IM_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-    IM_CUDA_CHECK(cudaGraphLaunch(exec, s));  // warm
-    IM_CUDA_CHECK(cudaEventRecord(ev.a, s));
-    IM_CUDA_CHECK(cudaGraphLaunch(exec, s));
-    IM_CUDA_CHECK(cudaEventRecord(ev.b, s));
-    IM_CUDA_CHECK(cudaEventSynchronize(ev.b));
-    IM_CUDA_CHECK(cudaEventElapsedTime(&ms, ev.a, ev.b));
-    t.graph_us = 1000.0 * ms / g_opt.iters;
-  } catch (const std::exception& e) {
-    std::printf("  (graph timing failed: %s)\n", e.what());
-    cudaGraph_t g2 = nullptr;
-    cudaStreamEndCapture(s, &g2);
-    if (g2) cudaGraphDestroy(g2);
-    cudaGetLastError();
-  }
-  if (exec) cudaGraphExecDestroy(exec);
-  if (graph) cudaGraphDestroy(graph);
-  return t;
-}
-
-// Device-to-device copy moving `bytes` in total (bytes / 2 read, bytes / 2 written), in GB/s.
-double copy_gbs(double bytes) {
-  static Buf* src = nullptr;
-  static Buf* dst = nullptr;
-  const size_t half = static_cast<size_t>(bytes / 2) / 4 * 4;
-  if (!src || src->bytes() < half) {
-    delete src;
-    delete dst;
-    src = new Buf(half / 4 + 1);
-    dst = new Buf(half / 4 + 1);
-    src->zero();
-  }
-  Timing t = time_it([&] { IM_CUDA_CHECK(cudaMemcpyAsync(dst->d, src->d, half, cudaMemcpyDeviceToDevice, cuda::stream())); });
-  const double us = std::isnan(t.graph_us) ? t.eager_us : t.graph_us;
-  return 2.0 * half / (us * 1e3);
-}
-
 enum class Bound { Memory, Latency, Compute };
 const char* bound_name(Bound b) { return b == Bound::Memory ? "mem" : b == Bound::Latency ? "lat" : "comp"; }
 
@@ -171,14 +82,14 @@ void bench_case(const std::string& kernel, const std::string& shape, double byte
                 const std::vector<Version>& versions, const std::function<void()>& reset,
                 const std::function<double()>& error) {
   if (!g_opt.only.empty() && kernel.find(g_opt.only) == std::string::npos) return;
-  const double copy = copy_gbs(bytes);
+  const double copy = bench::copy_gbs(bytes, g_opt.warmup, g_opt.iters);
   for (const Version& v : versions) {
     reset();
     v.run();
     const double err = error();
     const bool ok = err < 1e-4;
     if (!ok) ++g_failures;
-    const Timing t = time_it(v.run);
+    const bench::GpuTiming t = bench::time_gpu(v.run, g_opt.warmup, g_opt.iters);
     const double us = std::isnan(t.graph_us) ? t.eager_us : t.graph_us;
     const double gbs = bytes / (us * 1e3);
     const double pct = 100.0 * gbs / copy;

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "benchmarks/machine.h"
+#include "benchmarks/timing.h"
 #include "io/mask.h"
 #include "io/n4.h"
 #include "io/nifti.h"
@@ -139,11 +140,6 @@ std::vector<Config> parse_configs(const std::string& list) {
   return out;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
 // One table: every config on every case; the reference config's time is the ratios' denominator.
 // Times are per volume (the N4 of `biased`; `clean` is corrected too, for the score, not timed).
 void run_table(const std::string& title, const std::vector<Case>& cases, const std::vector<Config>& configs, size_t reference) {
@@ -182,10 +178,10 @@ void run_table(const std::string& title, const std::vector<Case>& cases, const s
       runs.clear();
       for (size_t l = 0; l < info.iterations_run.size(); ++l) runs += (l ? "x" : "") + std::to_string(info.iterations_run[l]);
     }
-    times[k] = median(secs);
+    times[k] = bench::median(secs);
     char buf[512];
     std::snprintf(buf, sizeof buf, "| %s | %s (%s) | %g | %g mm | %.3f, %.3f | %.2f | %s | %.2f (%.2f) |", grid.c_str(), configs[k].iterations.c_str(),
-                  runs.c_str(), configs[k].convergence, configs[k].spline_mm, corr, corr_min, resid, pct(wm_cv).c_str(), times[k], median(cpu));
+                  runs.c_str(), configs[k].convergence, configs[k].spline_mm, corr, corr_min, resid, pct(wm_cv).c_str(), times[k], bench::median(cpu));
     rows[k] = buf;
     std::fprintf(stderr, "  %s\n", buf);
   }

@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "benchmarks/machine.h"
+#include "benchmarks/timing.h"
 #include "engine/autograd.h"
 #include "engine/cuda_api.h"
 #include "engine/device.h"
@@ -68,9 +68,7 @@ Tensor run(const Layer& l, const Tensor& x, const Tensor& w, const Tensor& b) {
   return l.transposed ? conv_transpose2d(x, w, b, static_cast<int>(l.stride)) : conv2d(x, w, b, static_cast<int>(l.stride));
 }
 
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now_ms() { return 1e3 * bench::now_s(); }
 
 // CPU: the best of `reps` single runs after one warm-up. CUDA: the mean over a loop of `reps`
 // runs between two synchronizations, after a warm-up that also finds the cuDNN algorithms. The

@@ -3,12 +3,12 @@
 // benchmarks/pytorch_reference.py's agreement check.
 #include <CLI/CLI.hpp>
 
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "benchmarks/machine.h"
+#include "benchmarks/timing.h"
 #include "engine/allocator.h"
 #include "engine/autograd.h"
 #include "engine/cuda_api.h"
@@ -22,7 +22,7 @@
 using namespace im;
 
 namespace {
-double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+using bench::now_s;
 
 
 model::TrainBatch synthetic_batch(int b, int h, int w, int sites, Device dev) {
