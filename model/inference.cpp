@@ -6,10 +6,14 @@
 
 namespace im::model {
 
+Tensor contrast_codes(ImUnity& model, const Tensor& slices) {
+  NoGrad ng;
+  return model.encode_contrast(slices, nullptr).mu;
+}
+
 Tensor mean_contrast_code(ImUnity& model, const Tensor& slices) {
   NoGrad ng;
-  Code c = model.encode_contrast(slices, nullptr);
-  return mean(c.mu, 0, 1, true);
+  return mean(contrast_codes(model, slices), 0, 1, true);
 }
 
 Tensor harmonize_slices(ImUnity& model, const Tensor& slices, const Tensor& contrast_code) {

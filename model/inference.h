@@ -5,6 +5,10 @@
 
 namespace im::model {
 
+// Per-slice contrast codes: the contrast encoder's mean (no sampling) of each slice [N, 1, H, W],
+// shape [N, C, h, w] (per-site codes average them over a site's slices).
+Tensor contrast_codes(ImUnity& model, const Tensor& slices);
+
 // Mean contrast code (the encoder's mean, no sampling) of a batch of slices: shape [1, C, h, w]
 // (or [1, C, 1, 1] when pooled). Used for per-site and per-target codes.
 Tensor mean_contrast_code(ImUnity& model, const Tensor& slices);

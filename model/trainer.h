@@ -1,5 +1,6 @@
 // One ImUnity training step (paper eq. 4): discriminator update, site-head update on the detached
-// anatomy code, then the generator update; plus validation figures and per-site contrast codes.
+// anatomy code, then the generator update; plus validation figures. Inference (contrast codes,
+// harmonized slices) is model/inference.h.
 #pragma once
 #include <string>
 #include <vector>

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <map>
 
-#include "engine/autograd.h"
 #include "engine/check.h"
 #include "engine/cuda_api.h"
 #include "engine/device.h"
@@ -17,6 +16,7 @@
 #include "io/error.h"
 #include "io/n4.h"
 #include "io/sampler.h"
+#include "model/inference.h"
 #include "model/trainer.h"
 #include "tools/common/brain_mask.h"
 #include "tools/common/checkpoint.h"
@@ -73,12 +73,7 @@ void compute_site_codes(model::ImUnity& m, const io::SliceSampler& sampler, cons
     bool need = false;
     for (size_t s = 0; s < sites.size(); ++s) need = need || count[static_cast<int>(s)] < per_site;
     if (!need) break;
-    Tensor x = Tensor::from_vector(b.s1, {b.B, 1, b.H, b.W}, dev);
-    Tensor mu;
-    {
-      NoGrad ng;
-      mu = m.encode_contrast(x, nullptr).mu;
-    }
+    const Tensor mu = model::contrast_codes(m, Tensor::from_vector(b.s1, {b.B, 1, b.H, b.W}, dev));
     std::vector<float> v = mu.to_vector();
     const int64_t per = mu.numel() / b.B;
     shape = {1, mu.size(1), mu.size(2), mu.size(3)};
