@@ -20,8 +20,8 @@
 #include "model/inference.h"
 
 #include "tools/common/checkpoint.h"
-#include "tools/common/harmonize.h"
-#include "tools/common/harmonize_batch.h"
+#include "tools/harmonize/harmonize.h"
+#include "tools/harmonize/harmonize_batch.h"
 
 namespace fs = std::filesystem;
 using namespace im;

@@ -11,7 +11,7 @@
 #include "io/error.h"
 #include "io/nifti.h"
 #include "tools/common/brain_mask.h"
-#include "tools/common/harmonize_batch.h"
+#include "tools/common/batch_inputs.h"
 #include "tools/common/progress.h"
 
 namespace fs = std::filesystem;
@@ -125,7 +125,7 @@ int run(const Args& a) {
   std::vector<std::string> inputs = a.in;
   if (!a.in_dir.empty()) inputs = tools::list_nifti_dir(a.in_dir);
   if (inputs.empty()) throw io::Error("no input volume found in " + a.in_dir);
-  std::vector<tools::HarmonizeJob> hjobs = tools::make_jobs(inputs, a.out_dir);
+  std::vector<tools::BatchJob> hjobs = tools::make_jobs(inputs, a.out_dir);
   if (!a.shard.empty()) hjobs = tools::select_shard(hjobs, tools::parse_shard(a.shard));
   if (a.threads > 0) set_num_threads(a.threads);
 

@@ -18,8 +18,8 @@
 #include "io/orientation.h"
 #include "io/simulate.h"
 #include "tools/common/brain_mask.h"
-#include "tools/common/brainmask_train.h"
-#include "tools/common/harmonize_batch.h"
+#include "tools/brainmask/brainmask_train.h"
+#include "tools/common/batch_inputs.h"
 
 namespace fs = std::filesystem;
 using namespace im;

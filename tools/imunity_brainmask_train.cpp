@@ -7,7 +7,7 @@
 
 #include "engine/device.h"
 #include "io/error.h"
-#include "tools/common/brainmask_train.h"
+#include "tools/brainmask/brainmask_train.h"
 
 using namespace im;
 

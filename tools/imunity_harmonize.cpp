@@ -12,8 +12,9 @@
 #include "io/n4.h"
 #include "io/nifti.h"
 #include "tools/common/brain_mask.h"
-#include "tools/common/harmonize.h"
-#include "tools/common/harmonize_batch.h"
+#include "tools/harmonize/harmonize.h"
+#include "tools/harmonize/harmonize_batch.h"
+#include "tools/harmonize/harmonize_write.h"
 
 using namespace im;
 
@@ -156,7 +157,7 @@ int run(const Args& a) {
                                  (a.bids.empty() ? "" : " (for BIDS: " + a.bids + "/derivatives/imunity)"));
 
   // Usage-level checks first, before loading anything.
-  std::vector<tools::HarmonizeJob> jobs;
+  std::vector<tools::BatchJob> jobs;
   if (have_inputs) {
     std::vector<std::string> inputs = a.in, relative;
     if (!a.in_dir.empty()) inputs = tools::list_nifti_dir(a.in_dir);

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "engine/device.h"
-#include "tools/common/repro.h"
+#include "tools/repro/repro.h"
 
 namespace {
 

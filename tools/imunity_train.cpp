@@ -18,8 +18,8 @@
 #include "model/trainer.h"
 #include "tools/common/checkpoint.h"
 #include "tools/common/progress.h"
-#include "tools/common/train_config.h"
-#include "tools/common/train_run.h"
+#include "tools/train/train_config.h"
+#include "tools/train/train_run.h"
 
 namespace fs = std::filesystem;
 using namespace im;

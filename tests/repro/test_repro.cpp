@@ -19,9 +19,9 @@
 #include "model/inference.h"
 #include "support/paths.h"
 #include "tools/common/checkpoint.h"
-#include "tools/common/harmonize.h"
-#include "tools/common/repro.h"
-#include "tools/common/train_run.h"
+#include "tools/harmonize/harmonize.h"
+#include "tools/repro/repro.h"
+#include "tools/train/train_run.h"
 
 namespace fs = std::filesystem;
 using namespace im;

@@ -10,8 +10,8 @@
 #include "io/nifti.h"
 #include "io/simulate.h"
 #include "support/paths.h"
-#include "tools/common/repro.h"
-#include "tools/common/repro_baselines.h"
+#include "tools/repro/repro.h"
+#include "tools/repro/repro_baselines.h"
 
 namespace fs = std::filesystem;
 using namespace im;

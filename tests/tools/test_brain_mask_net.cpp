@@ -13,7 +13,7 @@
 #include "support/paths.h"
 #include "tools/common/brain_mask.h"
 #include "tools/common/checkpoint.h"
-#include "tools/common/train_run.h"
+#include "tools/train/train_run.h"
 
 namespace fs = std::filesystem;
 using namespace im;

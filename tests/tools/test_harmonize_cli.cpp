@@ -12,8 +12,8 @@
 #include "io/mask.h"
 #include "io/nifti.h"
 #include "support/paths.h"
-#include "tools/common/harmonize_batch.h"
-#include "tools/common/harmonize_sha256.h"
+#include "tools/harmonize/harmonize_batch.h"
+#include "tools/common/sha256.h"
 
 namespace fs = std::filesystem;
 using namespace im;

@@ -12,7 +12,7 @@
 #include "io/nifti.h"
 #include "io/normalize.h"
 #include "tests/support/paths.h"
-#include "tools/common/harmonize.h"
+#include "tools/harmonize/harmonize.h"
 
 namespace fs = std::filesystem;
 using namespace im;

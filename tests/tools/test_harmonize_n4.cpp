@@ -12,8 +12,8 @@
 #include "io/normalize.h"
 #include "io/simulate.h"
 #include "tests/support/paths.h"
-#include "tools/common/harmonize.h"
-#include "tools/common/train_config.h"
+#include "tools/harmonize/harmonize.h"
+#include "tools/train/train_config.h"
 
 namespace fs = std::filesystem;
 using namespace im;

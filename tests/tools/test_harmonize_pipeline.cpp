@@ -1,4 +1,4 @@
-// The harmonization pipeline in-process (tools/common/harmonize.h): skipping background slices
+// The harmonization pipeline in-process (tools/harmonize/harmonize.h): skipping background slices
 // changes nothing, batch size changes nothing, outside voxels and restored intensities are what
 // the documentation says, 2.5D with borrowed and per-orientation models.
 #include <catch2/catch.hpp>
@@ -11,7 +11,7 @@
 #include "io/nifti.h"
 #include "model/inference.h"
 #include "support/paths.h"
-#include "tools/common/harmonize.h"
+#include "tools/harmonize/harmonize.h"
 
 using namespace im;
 using namespace im::tools;

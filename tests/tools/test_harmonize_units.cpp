@@ -12,10 +12,10 @@
 #include "io/error.h"
 #include "io/json_io.h"
 #include "support/paths.h"
-#include "tools/common/harmonize.h"
-#include "tools/common/harmonize_batch.h"
-#include "tools/common/harmonize_sha256.h"
-#include "tools/common/harmonize_slicing.h"
+#include "tools/harmonize/harmonize.h"
+#include "tools/harmonize/harmonize_batch.h"
+#include "tools/common/sha256.h"
+#include "tools/harmonize/harmonize_slicing.h"
 
 namespace fs = std::filesystem;
 using namespace im;

@@ -9,7 +9,7 @@
 #include "io/error.h"
 #include "support/command.h"
 #include "support/paths.h"
-#include "tools/common/manifest.h"
+#include "tools/train/manifest.h"
 #include "train/train_data.h"
 
 namespace fs = std::filesystem;

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/paths.h"
-#include "tools/common/train_run.h"
+#include "tools/train/train_run.h"
 #include "train/train_data.h"
 
 using namespace im;

@@ -11,7 +11,7 @@
 #include "support/command.h"
 #include "support/paths.h"
 #include "tools/common/checkpoint.h"
-#include "tools/common/train_run.h"
+#include "tools/train/train_run.h"
 #include "train/train_data.h"
 
 namespace fs = std::filesystem;

@@ -13,7 +13,7 @@
 #include "io/error.h"
 #include "io/normalize.h"
 #include "io/safetensors.h"
-#include "tools/common/harmonize_sha256.h"
+#include "tools/common/sha256.h"
 
 namespace im::tools {
 

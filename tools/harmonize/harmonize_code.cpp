@@ -7,9 +7,9 @@
 #include "io/error.h"
 #include "io/json_io.h"
 #include "model/inference.h"
-#include "tools/common/harmonize.h"
-#include "tools/common/harmonize_sha256.h"
-#include "tools/common/harmonize_slicing.h"
+#include "tools/harmonize/harmonize.h"
+#include "tools/common/sha256.h"
+#include "tools/harmonize/harmonize_slicing.h"
 
 namespace im::tools {
 

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tools/common/harmonize.h"
+#include "tools/harmonize/harmonize.h"
 
 namespace im::tools {
 

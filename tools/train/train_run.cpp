@@ -1,5 +1,5 @@
 // imunity-train's run loop.
-#include "tools/common/train_run.h"
+#include "tools/train/train_run.h"
 
 #include <chrono>
 #include <cmath>

@@ -1,5 +1,5 @@
 // Effective configuration and biological covariates for imunity-train.
-#include "tools/common/train_config.h"
+#include "tools/train/train_config.h"
 
 #include <algorithm>
 #include <cmath>

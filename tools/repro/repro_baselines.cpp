@@ -1,5 +1,5 @@
 // Baseline intensity methods of the reproducibility run.
-#include "tools/common/repro_baselines.h"
+#include "tools/repro/repro_baselines.h"
 
 #include <algorithm>
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "model/brainmask.h"
-#include "tools/common/brainmask_augment.h"
+#include "tools/brainmask/brainmask_augment.h"
 
 namespace im::tools {
 

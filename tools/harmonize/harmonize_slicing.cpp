@@ -1,5 +1,5 @@
 // Window planning, gathering and scattering for harmonize.cpp.
-#include "tools/common/harmonize_slicing.h"
+#include "tools/harmonize/harmonize_slicing.h"
 
 #include <algorithm>
 

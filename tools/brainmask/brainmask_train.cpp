@@ -1,5 +1,5 @@
 // The brain-mask network's training loop: data split, slice pool, steps, validation, checkpoints.
-#include "tools/common/brainmask_train.h"
+#include "tools/brainmask/brainmask_train.h"
 
 #include <algorithm>
 #include <chrono>
@@ -18,7 +18,7 @@
 #include "io/nifti_name.h"
 #include "io/rng.h"
 #include "tools/common/brain_mask.h"
-#include "tools/common/harmonize_batch.h"
+#include "tools/common/batch_inputs.h"
 #include "tools/common/progress.h"
 
 namespace fs = std::filesystem;

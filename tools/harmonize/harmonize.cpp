@@ -1,6 +1,6 @@
 // One volume through the models: preparation, slicing into model-sized windows, batched network
 // calls, reassembly, 2.5D median fusion and the way back to the input grid.
-#include "tools/common/harmonize.h"
+#include "tools/harmonize/harmonize.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,8 +10,8 @@
 #include "io/error.h"
 #include "io/n4.h"
 #include "model/inference.h"
-#include "tools/common/harmonize_sha256.h"
-#include "tools/common/harmonize_slicing.h"
+#include "tools/common/sha256.h"
+#include "tools/harmonize/harmonize_slicing.h"
 
 namespace im::tools {
 

@@ -1,5 +1,5 @@
 // Training subjects on the network's grid and their random augmentation.
-#include "tools/common/brainmask_augment.h"
+#include "tools/brainmask/brainmask_augment.h"
 
 #include <algorithm>
 #include <cmath>

@@ -19,7 +19,7 @@
 #include "eval/radiomics.h"
 #include "eval/ssim.h"
 #include "eval/stats.h"
-#include "tools/common/harmonize.h"
+#include "tools/harmonize/harmonize.h"
 
 namespace im::tools {
 

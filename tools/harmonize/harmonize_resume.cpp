@@ -1,11 +1,11 @@
 // Existing outputs against the run about to write them: skip, redo or refuse.
-#include "tools/common/harmonize_resume.h"
+#include "tools/harmonize/harmonize_resume.h"
 
 #include <filesystem>
 #include <map>
 
 #include "io/json_io.h"
-#include "tools/common/harmonize_sha256.h"
+#include "tools/common/sha256.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

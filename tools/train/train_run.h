@@ -4,7 +4,7 @@
 #include <atomic>
 #include <string>
 
-#include "tools/common/train_config.h"
+#include "tools/train/train_config.h"
 
 namespace im::tools {
 

@@ -8,7 +8,7 @@
 
 #include "io/atomic_file.h"
 #include "io/error.h"
-#include "tools/common/repro.h"
+#include "tools/repro/repro.h"
 
 namespace fs = std::filesystem;
 

@@ -1,6 +1,6 @@
 // The reproducibility run: data and sites, every held-out subject through every source site and
 // every method, then site classification over all images.
-#include "tools/common/repro.h"
+#include "tools/repro/repro.h"
 
 #include <algorithm>
 #include <chrono>
@@ -22,8 +22,8 @@
 #include "io/orientation.h"
 #include "io/prep.h"
 #include "io/simulate.h"
-#include "tools/common/harmonize.h"
-#include "tools/common/repro_baselines.h"
+#include "tools/harmonize/harmonize.h"
+#include "tools/repro/repro_baselines.h"
 
 namespace fs = std::filesystem;
 

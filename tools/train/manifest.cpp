@@ -1,5 +1,5 @@
 // Manifest parsing with errors that name the file and line.
-#include "tools/common/manifest.h"
+#include "tools/train/manifest.h"
 
 #include <algorithm>
 #include <filesystem>

@@ -1,5 +1,5 @@
 // SHA-256, straight from FIPS 180-4 (checked against its test vectors in tests/tools).
-#include "tools/common/harmonize_sha256.h"
+#include "tools/common/sha256.h"
 
 #include <algorithm>
 #include <cerrno>

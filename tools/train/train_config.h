@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/config.h"
-#include "tools/common/manifest.h"
+#include "tools/train/manifest.h"
 
 namespace im::tools {
 
