@@ -1,26 +1,28 @@
-// imunity-train's run loop.
+// imunity-train's run, in the steps a reader follows: configure, load the data, build the model,
+// then the loop (a training step; losses logged and the last checkpoint saved; validation, the best
+// checkpoint and the schedule's reaction to it), and finish (site codes, the final model file).
 #include "tools/train/train_run.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <map>
+#include <memory>
 
 #include "engine/check.h"
 #include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "io/atomic_file.h"
-#include "io/denoise.h"
 #include "io/error.h"
 #include "io/n4.h"
 #include "io/sampler.h"
-#include "model/inference.h"
 #include "model/trainer.h"
 #include "tools/common/brain_mask.h"
 #include "tools/common/checkpoint.h"
 #include "tools/common/progress.h"
+#include "tools/train/site_codes.h"
 
 namespace fs = std::filesystem;
 
@@ -60,273 +62,282 @@ nlohmann::json losses_json(const model::LossValues& v) {
           {"kl", v.kl},                       {"ssim", v.ssim},             {"generator", v.generator}};
 }
 
-// Per-site mean contrast codes: the contrast encoder's mean over up to `per_site` brain slices of
-// each site's training volumes (slices as acquired: no gamma).
-void compute_site_codes(model::ImUnity& m, const io::SliceSampler& sampler, const std::vector<std::string>& sites,
-                        CheckpointInfo& info, int per_site) {
-  const Device dev = m.device();
-  std::map<int, std::vector<double>> sum;
-  std::map<int, int> count;
-  std::vector<int64_t> shape;
-  for (int64_t bi = 0; bi < 1000; ++bi) {
-    io::Batch b = sampler.make_batch(1000000 + bi);  // indices far from the training stream
-    bool need = false;
-    for (size_t s = 0; s < sites.size(); ++s) need = need || count[static_cast<int>(s)] < per_site;
-    if (!need) break;
-    const Tensor mu = model::contrast_codes(m, Tensor::from_vector(b.s1, {b.B, 1, b.H, b.W}, dev));
-    std::vector<float> v = mu.to_vector();
-    const int64_t per = mu.numel() / b.B;
-    shape = {1, mu.size(1), mu.size(2), mu.size(3)};
-    for (int i = 0; i < b.B; ++i) {
-      int s = b.site[i];
-      if (count[s] >= per_site) continue;
-      auto& acc = sum[s];
-      acc.resize(static_cast<size_t>(per), 0.0);
-      for (int64_t k = 0; k < per; ++k) acc[k] += v[i * per + k];
-      ++count[s];
+// One training run; run() calls the steps in order. The state a step leaves for the next ones is
+// held here, named, rather than in the locals of one long function.
+class TrainingRun {
+ public:
+  explicit TrainingRun(const TrainRunOptions& o)
+      : o_(o), run_(o.out_dir), last_path_(run_ / "last.safetensors"), best_path_(run_ / "best.safetensors"),
+        model_path_(run_ / "model.safetensors"), log_path_(run_ / "log.jsonl") {}
+
+  int run() {
+    configure();
+    load_data();
+    build_model();
+    start_loop();
+    while (trainer_->step_count() < tc_.steps) {
+      if (o_.interrupted && *o_.interrupted) return save_interrupted();
+      const model::StepLosses losses = train_step();
+      const int64_t step = trainer_->step_count();
+      const bool log_now = step % tc_.log_every == 0 || step == tc_.steps;
+      const bool ckpt_now = step % tc_.checkpoint_every == 0 || step == tc_.steps;
+      if ((log_now || ckpt_now) && !log_losses(step, losses, ckpt_now)) return 3;
+      if (val_sampler_ && (step % tc_.validate_every == 0 || step == tc_.steps) && !validate(step)) break;
     }
+    return finish();
   }
-  info.code_shape = shape;
-  // Each site's noise level on the model's grid (io::estimate_noise over its slices): the target of
-  // the detail stage's noise harmonization.
-  nlohmann::json noise = nlohmann::json::object();
-  for (size_t s = 0; s < sites.size(); ++s) {
-    std::vector<float> slices, n;
-    std::vector<uint8_t> masks;
-    for (int64_t bi = 0; bi < 64; ++bi) {
-      io::Batch b = sampler.make_batch(2000000 + bi);
-      const int64_t hw = static_cast<int64_t>(b.H) * b.W;
-      for (int i = 0; i < b.B; ++i) {
-        if (b.site[i] != static_cast<int>(s)) continue;
-        slices.insert(slices.end(), b.s1.begin() + i * hw, b.s1.begin() + (i + 1) * hw);
-        for (int64_t k = 0; k < hw; ++k) masks.push_back(b.mask1[static_cast<size_t>(i * hw + k)] > 0.5f);
-      }
+
+ private:
+  // ---- setup: the configuration (the resumed run's, or the options'), threads and device.
+  void configure() {
+    mc_ = o_.setup.model;
+    tc_ = o_.setup.train;
+    if (o_.resume) {
+      if (!fs::exists(last_path_)) io::fail(last_path_.string(), "--resume: no checkpoint to resume in this run folder");
+      resumed_ = read_checkpoint_info(last_path_.string());
+      int64_t want_steps = tc_.steps;
+      mc_ = resumed_.model;
+      tc_ = resumed_.train;
+      tc_.steps = std::max(want_steps, resumed_.step);
+    } else if (fs::exists(last_path_) || fs::exists(model_path_)) {
+      io::fail(o_.out_dir, "already holds a training run: use --resume to continue it, or choose another --out");
     }
-    if (!slices.empty())
-      noise[sites[s]] = io::estimate_noise_slices(slices, masks, static_cast<int64_t>(masks.size()) / (sampler.height() * sampler.width()),
-                                                  sampler.height(), sampler.width());
+    if (tc_.threads > 0) set_num_threads(tc_.threads);
+    dev_ = parse_device(tc_.device);
+    std::fprintf(stderr, "imunity-train: device %s%s, %d CPU threads\n", device_name(dev_),
+                 dev_ == Device::CUDA ? (" (" + cuda::device_description() + ")").c_str() : "", num_threads());
   }
-  info.extra["site_noise"] = noise;
-  info.site_codes.clear();
-  for (size_t s = 0; s < sites.size(); ++s) {
-    int k = static_cast<int>(s);
-    if (!count[k]) continue;
-    std::vector<float> code(sum[k].size());
-    for (size_t i = 0; i < code.size(); ++i) code[i] = static_cast<float>(sum[k][i] / count[k]);
-    info.site_codes[sites[s]] = code;
+
+  // ---- data: the manifest's rows as sampler items (site index, mask, covariates), the validation
+  // split, and the two slice samplers.
+  void load_data() {
+    Manifest manifest = read_manifest(o_.manifest);
+    sites_ = o_.resume ? mc_.site_names : manifest.sites();
+    if (!o_.resume) {
+      resolve_bio_features(mc_, manifest);
+      mc_.site_names = sites_;
+      mc_.n_sites = static_cast<int>(sites_.size());
+    }
+    mc_.validate();
+    std::vector<io::SamplerItem> items;
+    for (const ManifestRow& r : manifest.rows) {
+      io::SamplerItem it;
+      it.path = r.path;
+      if (!r.mask.empty()) it.mask = {io::MaskSpec::Kind::file, r.mask};
+      else if (!r.labels.empty()) it.mask = {io::MaskSpec::Kind::labels, r.labels};
+      else if (o_.brain_mask == "net") it.mask = {io::MaskSpec::Kind::net, ""};
+      auto s = std::find(sites_.begin(), sites_.end(), r.site);
+      if (s == sites_.end()) io::fail(o_.manifest, "line " + std::to_string(r.line) + ": site \"" + r.site + "\" is not a site of the resumed model");
+      it.site = static_cast<int>(s - sites_.begin());
+      it.covariates = covariates_of(mc_, r, o_.manifest);
+      items.push_back(it);
+    }
+    io::Split split = io::split_validation(items, tc_.val_fraction, tc_.seed);
+    io::SamplerOptions so;
+    so.prep.voxel_size = tc_.voxel_size;
+    so.prep.norm.method = io::parse_norm(tc_.norm);
+    so.prep.n4 = tc_.n4;
+    if (tc_.n4 && !io::n4_available())
+      throw io::Error("train.n4: N4 bias-field correction is unavailable in this build (built without ITK)");
+    so.height = mc_.image_h;
+    so.width = mc_.image_w;
+    so.batch_size = tc_.batch;
+    so.seed = tc_.seed;
+    so.first_batch = o_.resume ? resumed_.step : 0;
+    so.mask_loader = load_any_mask;
+    if (o_.brain_mask == "net")  // a missing or bad weight file stops here, once, not per volume
+      std::fprintf(stderr, "imunity-train: brain masks by the network %s for rows without mask or labels\n",
+                   default_brain_mask_model().path.c_str());
+    std::fprintf(stderr, "imunity-train: preparing %zu training and %zu validation volumes from %zu sites\n",
+                 split.train.size(), split.validation.size(), sites_.size());
+    auto t_load = std::chrono::steady_clock::now();
+    sampler_ = std::make_unique<io::SliceSampler>(split.train, so);
+    if (!split.validation.empty()) {
+      io::SamplerOptions vo = so;
+      vo.seed = tc_.seed ^ 0xa11da7e5ull;
+      vo.workers = 0;
+      vo.first_batch = 0;
+      val_sampler_ = std::make_unique<io::SliceSampler>(split.validation, vo);
+    }
+    std::fprintf(stderr, "imunity-train: data ready in %.1fs\n",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count());
   }
-}
+
+  // ---- model: a fresh one or the resumed checkpoint (with the trainer's step, RNG and learning
+  // rate); the run folder and its config.json.
+  void build_model() {
+    if (o_.resume) {
+      m_ = load_checkpoint(last_path_.string(), dev_, &info_, true);
+    } else {
+      m_ = std::make_unique<model::ImUnity>(mc_, dev_, tc_.seed);
+      info_.model = mc_;
+    }
+    info_.train = tc_;
+    info_.extra["brain_mask"] = o_.brain_mask;  // how rows without mask or labels were masked
+    trainer_ = std::make_unique<model::Trainer>(*m_, tc_);
+    if (o_.resume) {
+      trainer_->set_step_count(info_.step);
+      trainer_->rng() = Generator(info_.rng_seed, info_.rng_offset);
+      trainer_->set_lr(info_.lr);
+    }
+    fs::create_directories(run_);
+    {
+      nlohmann::json eff = {{"model", mc_}, {"train", tc_}};
+      io::write_file_atomic((run_ / "config.json").string(), eff.dump(2).data(), eff.dump(2).size(), true);
+    }
+    std::fprintf(stderr, "imunity-train: %lld parameters; %lld steps of %d slice pairs; preset %s\n",
+                 static_cast<long long>(m_->parameter_count()), static_cast<long long>(tc_.steps), tc_.batch, tc_.preset.c_str());
+  }
+
+  // ---- checkpoint: the model with the trainer's state (and the Adam moments when with_opt).
+  void save(const fs::path& p, bool with_opt) {
+    info_.step = trainer_->step_count();
+    info_.rng_seed = trainer_->rng().seed;
+    info_.rng_offset = trainer_->rng().offset;
+    info_.lr = trainer_->lr();
+    for (ParamGroup* g : {&m_->generator, &m_->discriminator, &m_->site_head}) info_.adam_steps[g->name()] = g->adam_step;
+    save_checkpoint(p.string(), *m_, info_, with_opt);
+  }
+
+  // ---- loop: where a resumed run left its validation history; the progress line and clocks.
+  void start_loop() {
+    best_ = info_.extra.value("best_val_l1", 1e30);
+    flat_ = info_.extra.value("flat_validations", 0);
+    progress_ = std::make_unique<Progress>(tc_.steps, "train", !o_.quiet, trainer_->step_count());
+    t0_ = std::chrono::steady_clock::now();
+    first_ = trainer_->step_count();
+    done_since_ = 0;
+  }
+
+  int save_interrupted() {
+    std::fprintf(stderr, "\nimunity-train: interrupted at step %lld: saving %s\n",
+                 static_cast<long long>(trainer_->step_count()), last_path_.string().c_str());
+    save(last_path_, true);
+    return 130;
+  }
+
+  // ---- loop step: the next batch, the scheduled learning rate, one step of all three updates.
+  model::StepLosses train_step() {
+    io::Batch b = sampler_->next();
+    if (tc_.lr_schedule == "cosine") trainer_->set_lr(scheduled_lr(tc_, trainer_->step_count()));
+    model::StepLosses losses = trainer_->step(to_device(b, dev_, static_cast<int>(mc_.bio.size())));
+    ++done_since_;
+    return losses;
+  }
+
+  // ---- logging: the losses into log.jsonl and the progress line, then the last checkpoint when
+  // due. False (nothing saved) when a loss is NaN or Inf: the run stops with the last good checkpoint.
+  bool log_losses(int64_t step, const model::StepLosses& losses, bool checkpoint_now) {
+    model::LossValues v = model::read(losses);  // synchronizes: only every log_every steps
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    double sps = static_cast<double>(done_since_ * tc_.batch) / std::max(secs, 1e-9);
+    if (!v.finite()) {
+      std::fprintf(stderr, "\nimunity-train: a loss became NaN or Inf at step %lld (%s): training stopped; %s\n",
+                   static_cast<long long>(step), losses_json(v).dump().c_str(),
+                   fs::exists(last_path_) ? ("the last good checkpoint is " + last_path_.string() + " (step " +
+                                             std::to_string(read_checkpoint_info(last_path_.string()).step) + ")").c_str()
+                                          : "no checkpoint had been saved yet: lower the learning rate or check the data");
+      append_line(log_path_, {{"step", step}, {"error", "non-finite loss"}, {"losses", losses_json(v)}});
+      return false;
+    }
+    append_line(log_path_, {{"step", step}, {"losses", losses_json(v)}, {"lr", trainer_->lr()}, {"slices_per_s", sps}});
+    char status[160];
+    std::snprintf(status, sizeof status, "L1 %.4f D %.3f site %.3f conf %.3f | %.1f slices/s", v.l1, v.discriminator,
+                  v.site, v.confusion, sps);
+    progress_->update(step, status);
+    if (checkpoint_now) save(last_path_, true);
+    return true;
+  }
+
+  // ---- validation: figures averaged over the validation batches, logged; a new best saves the
+  // best checkpoint (with fresh site codes), a plateau may lower the learning rate. False when
+  // early stopping ends the run.
+  bool validate(int64_t step) {
+    const model::ValidationFigures acc = validation_figures();
+    const double snr = acc.code_between_var / std::max(acc.code_posterior_var, 1e-30);
+    append_line(log_path_, {{"step", step}, {"validation", {{"l1", acc.l1}, {"ssim", acc.ssim},
+                                                            {"site_accuracy", acc.site_accuracy},
+                                                            {"chance", 1.0 / mc_.n_sites},
+                                                            {"kl_per_slice", acc.kl_per_slice},
+                                                            {"code_snr", snr},
+                                                            {"grad_ratio_ssim_l1", acc.grad_ssim / std::max(acc.grad_l1, 1e-30)}}}});
+    if (acc.l1 < best_) {
+      best_ = acc.l1;
+      flat_ = 0;
+      info_.extra["best_val_l1"] = best_;
+      info_.extra["best_step"] = step;
+      info_.extra["best_validation"] = {{"l1", acc.l1}, {"ssim", acc.ssim}, {"site_accuracy", acc.site_accuracy}};
+      compute_site_codes(*m_, *sampler_, sites_, info_, tc_.code_slices);
+      save(best_path_, false);
+    } else if (++flat_ % tc_.patience == 0 && tc_.lr_decay < 1.f && tc_.lr_schedule == "plateau") {
+      trainer_->set_lr(trainer_->lr() * tc_.lr_decay);
+    }
+    info_.extra["flat_validations"] = flat_;
+    if (tc_.early_stop > 0 && flat_ >= tc_.early_stop) {
+      std::fprintf(stderr, "\nimunity-train: no validation improvement in %d validations: stopping early\n", flat_);
+      return false;
+    }
+    return true;
+  }
+
+  model::ValidationFigures validation_figures() {
+    model::ValidationFigures acc;
+    for (int i = 0; i < tc_.validation_batches; ++i) {
+      io::Batch vb = val_sampler_->make_batch(i);
+      model::ValidationFigures f = trainer_->validate(to_device(vb, dev_, static_cast<int>(mc_.bio.size())));
+      acc.l1 += f.l1 / tc_.validation_batches;
+      acc.ssim += f.ssim / tc_.validation_batches;
+      acc.site_accuracy += f.site_accuracy / tc_.validation_batches;
+      acc.kl_per_slice += f.kl_per_slice / tc_.validation_batches;
+      acc.code_between_var += f.code_between_var / tc_.validation_batches;
+      acc.code_posterior_var += f.code_posterior_var / tc_.validation_batches;
+      acc.grad_l1 += f.grad_l1 / tc_.validation_batches;
+      acc.grad_ssim += f.grad_ssim / tc_.validation_batches;
+    }
+    return acc;
+  }
+
+  // ---- finish: the final site codes into the last checkpoint; model.safetensors is the best
+  // validation checkpoint when there is one, else the last step.
+  int finish() {
+    double secs = progress_->elapsed_s();
+    progress_->finish(std::to_string(trainer_->step_count()) + " steps");
+    compute_site_codes(*m_, *sampler_, sites_, info_, tc_.code_slices);
+    save(last_path_, true);
+    fs::path final_src = fs::exists(best_path_) ? best_path_ : last_path_;
+    if (final_src == last_path_) {
+      save(model_path_, false);
+    } else {
+      std::error_code ec;
+      fs::copy_file(best_path_, model_path_, fs::copy_options::overwrite_existing, ec);
+      if (ec) io::fail(model_path_.string(), "cannot copy the best checkpoint: " + ec.message());
+    }
+    std::fprintf(stderr, "imunity-train: %s written (%s); %.1f slices/s over the run\n", model_path_.string().c_str(),
+                 final_src == best_path_ ? "best validation" : "last step",
+                 static_cast<double>((trainer_->step_count() - first_) * tc_.batch) / std::max(secs, 1e-9));
+    return 0;
+  }
+
+  const TrainRunOptions& o_;
+  const fs::path run_, last_path_, best_path_, model_path_, log_path_;
+  model::ModelConfig mc_;
+  model::TrainConfig tc_;
+  CheckpointInfo resumed_;  // the checkpoint's metadata, when resuming
+  Device dev_ = Device::CPU;
+  std::vector<std::string> sites_;
+  std::unique_ptr<io::SliceSampler> sampler_, val_sampler_;
+  std::unique_ptr<model::ImUnity> m_;
+  CheckpointInfo info_;  // what the next checkpoint records
+  std::unique_ptr<model::Trainer> trainer_;
+  std::unique_ptr<Progress> progress_;
+  std::chrono::steady_clock::time_point t0_;
+  int64_t first_ = 0, done_since_ = 0;
+  double best_ = 1e30;  // best validation L1 so far
+  int flat_ = 0;        // validations since the best
+};
 
 }  // namespace
 
-int run_training(const TrainRunOptions& o) {
-  model::ModelConfig mc = o.setup.model;
-  model::TrainConfig tc = o.setup.train;
-  const fs::path run(o.out_dir);
-  const fs::path last_path = run / "last.safetensors", best_path = run / "best.safetensors",
-                 model_path = run / "model.safetensors", log_path = run / "log.jsonl";
-
-  CheckpointInfo resumed;
-  if (o.resume) {
-    if (!fs::exists(last_path)) io::fail(last_path.string(), "--resume: no checkpoint to resume in this run folder");
-    resumed = read_checkpoint_info(last_path.string());
-    int64_t want_steps = tc.steps;
-    mc = resumed.model;
-    tc = resumed.train;
-    tc.steps = std::max(want_steps, resumed.step);
-  } else if (fs::exists(last_path) || fs::exists(model_path)) {
-    io::fail(o.out_dir, "already holds a training run: use --resume to continue it, or choose another --out");
-  }
-  if (tc.threads > 0) set_num_threads(tc.threads);
-  const Device dev = parse_device(tc.device);
-  std::fprintf(stderr, "imunity-train: device %s%s, %d CPU threads\n", device_name(dev),
-               dev == Device::CUDA ? (" (" + cuda::device_description() + ")").c_str() : "", num_threads());
-
-  // ---- data
-  Manifest manifest = read_manifest(o.manifest);
-  std::vector<std::string> sites = o.resume ? mc.site_names : manifest.sites();
-  if (!o.resume) {
-    resolve_bio_features(mc, manifest);
-    mc.site_names = sites;
-    mc.n_sites = static_cast<int>(sites.size());
-  }
-  mc.validate();
-  std::vector<io::SamplerItem> items;
-  for (const ManifestRow& r : manifest.rows) {
-    io::SamplerItem it;
-    it.path = r.path;
-    if (!r.mask.empty()) it.mask = {io::MaskSpec::Kind::file, r.mask};
-    else if (!r.labels.empty()) it.mask = {io::MaskSpec::Kind::labels, r.labels};
-    else if (o.brain_mask == "net") it.mask = {io::MaskSpec::Kind::net, ""};
-    auto s = std::find(sites.begin(), sites.end(), r.site);
-    if (s == sites.end()) io::fail(o.manifest, "line " + std::to_string(r.line) + ": site \"" + r.site + "\" is not a site of the resumed model");
-    it.site = static_cast<int>(s - sites.begin());
-    it.covariates = covariates_of(mc, r, o.manifest);
-    items.push_back(it);
-  }
-  io::Split split = io::split_validation(items, tc.val_fraction, tc.seed);
-  io::SamplerOptions so;
-  so.prep.voxel_size = tc.voxel_size;
-  so.prep.norm.method = io::parse_norm(tc.norm);
-  so.prep.n4 = tc.n4;
-  if (tc.n4 && !io::n4_available())
-    throw io::Error("train.n4: N4 bias-field correction is unavailable in this build (built without ITK)");
-  so.height = mc.image_h;
-  so.width = mc.image_w;
-  so.batch_size = tc.batch;
-  so.seed = tc.seed;
-  so.first_batch = o.resume ? resumed.step : 0;
-  so.mask_loader = load_any_mask;
-  if (o.brain_mask == "net")  // a missing or bad weight file stops here, once, not per volume
-    std::fprintf(stderr, "imunity-train: brain masks by the network %s for rows without mask or labels\n",
-                 default_brain_mask_model().path.c_str());
-  std::fprintf(stderr, "imunity-train: preparing %zu training and %zu validation volumes from %zu sites\n",
-               split.train.size(), split.validation.size(), sites.size());
-  auto t_load = std::chrono::steady_clock::now();
-  io::SliceSampler sampler(split.train, so);
-  std::unique_ptr<io::SliceSampler> val_sampler;
-  if (!split.validation.empty()) {
-    io::SamplerOptions vo = so;
-    vo.seed = tc.seed ^ 0xa11da7e5ull;
-    vo.workers = 0;
-    vo.first_batch = 0;
-    val_sampler = std::make_unique<io::SliceSampler>(split.validation, vo);
-  }
-  std::fprintf(stderr, "imunity-train: data ready in %.1fs\n",
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count());
-
-  // ---- model
-  std::unique_ptr<model::ImUnity> m;
-  CheckpointInfo info;
-  if (o.resume) {
-    m = load_checkpoint(last_path.string(), dev, &info, true);
-  } else {
-    m = std::make_unique<model::ImUnity>(mc, dev, tc.seed);
-    info.model = mc;
-  }
-  info.train = tc;
-  info.extra["brain_mask"] = o.brain_mask;  // how rows without mask or labels were masked
-  model::Trainer trainer(*m, tc);
-  if (o.resume) {
-    trainer.set_step_count(info.step);
-    trainer.rng() = Generator(info.rng_seed, info.rng_offset);
-    trainer.set_lr(info.lr);
-  }
-  fs::create_directories(run);
-  {
-    nlohmann::json eff = {{"model", mc}, {"train", tc}};
-    io::write_file_atomic((run / "config.json").string(), eff.dump(2).data(), eff.dump(2).size(), true);
-  }
-  std::fprintf(stderr, "imunity-train: %lld parameters; %lld steps of %d slice pairs; preset %s\n",
-               static_cast<long long>(m->parameter_count()), static_cast<long long>(tc.steps), tc.batch, tc.preset.c_str());
-
-  auto save = [&](const fs::path& p, bool with_opt) {
-    info.step = trainer.step_count();
-    info.rng_seed = trainer.rng().seed;
-    info.rng_offset = trainer.rng().offset;
-    info.lr = trainer.lr();
-    for (ParamGroup* g : {&m->generator, &m->discriminator, &m->site_head}) info.adam_steps[g->name()] = g->adam_step;
-    save_checkpoint(p.string(), *m, info, with_opt);
-  };
-
-  // ---- loop
-  double best = info.extra.value("best_val_l1", 1e30);
-  int flat = info.extra.value("flat_validations", 0);
-  Progress progress(tc.steps, "train", !o.quiet, trainer.step_count());
-  auto t0 = std::chrono::steady_clock::now();
-  int64_t first = trainer.step_count(), done_since = 0;
-  model::StepLosses last;
-  int exit_code = 0;
-  while (trainer.step_count() < tc.steps) {
-    if (o.interrupted && *o.interrupted) {
-      std::fprintf(stderr, "\nimunity-train: interrupted at step %lld: saving %s\n",
-                   static_cast<long long>(trainer.step_count()), last_path.string().c_str());
-      save(last_path, true);
-      return 130;
-    }
-    io::Batch b = sampler.next();
-    if (tc.lr_schedule == "cosine") trainer.set_lr(scheduled_lr(tc, trainer.step_count()));
-    last = trainer.step(to_device(b, dev, static_cast<int>(mc.bio.size())));
-    ++done_since;
-    const int64_t step = trainer.step_count();
-    const bool log_now = step % tc.log_every == 0 || step == tc.steps;
-    const bool ckpt_now = step % tc.checkpoint_every == 0 || step == tc.steps;
-    if (log_now || ckpt_now) {
-      model::LossValues v = model::read(last);  // synchronizes: only every log_every steps
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      double sps = static_cast<double>(done_since * tc.batch) / std::max(secs, 1e-9);
-      if (!v.finite()) {
-        std::fprintf(stderr, "\nimunity-train: a loss became NaN or Inf at step %lld (%s): training stopped; %s\n",
-                     static_cast<long long>(step), losses_json(v).dump().c_str(),
-                     fs::exists(last_path) ? ("the last good checkpoint is " + last_path.string() + " (step " +
-                                              std::to_string(read_checkpoint_info(last_path.string()).step) + ")").c_str()
-                                           : "no checkpoint had been saved yet: lower the learning rate or check the data");
-        append_line(log_path, {{"step", step}, {"error", "non-finite loss"}, {"losses", losses_json(v)}});
-        return 3;
-      }
-      append_line(log_path, {{"step", step}, {"losses", losses_json(v)}, {"lr", trainer.lr()}, {"slices_per_s", sps}});
-      char status[160];
-      std::snprintf(status, sizeof status, "L1 %.4f D %.3f site %.3f conf %.3f | %.1f slices/s", v.l1, v.discriminator,
-                    v.site, v.confusion, sps);
-      progress.update(step, status);
-      if (ckpt_now) save(last_path, true);
-    }
-    if (val_sampler && (step % tc.validate_every == 0 || step == tc.steps)) {
-      model::ValidationFigures acc;
-      for (int i = 0; i < tc.validation_batches; ++i) {
-        io::Batch vb = val_sampler->make_batch(i);
-        model::ValidationFigures f = trainer.validate(to_device(vb, dev, static_cast<int>(mc.bio.size())));
-        acc.l1 += f.l1 / tc.validation_batches;
-        acc.ssim += f.ssim / tc.validation_batches;
-        acc.site_accuracy += f.site_accuracy / tc.validation_batches;
-        acc.kl_per_slice += f.kl_per_slice / tc.validation_batches;
-        acc.code_between_var += f.code_between_var / tc.validation_batches;
-        acc.code_posterior_var += f.code_posterior_var / tc.validation_batches;
-        acc.grad_l1 += f.grad_l1 / tc.validation_batches;
-        acc.grad_ssim += f.grad_ssim / tc.validation_batches;
-      }
-      const double snr = acc.code_between_var / std::max(acc.code_posterior_var, 1e-30);
-      append_line(log_path, {{"step", step}, {"validation", {{"l1", acc.l1}, {"ssim", acc.ssim},
-                                                             {"site_accuracy", acc.site_accuracy},
-                                                             {"chance", 1.0 / mc.n_sites},
-                                                             {"kl_per_slice", acc.kl_per_slice},
-                                                             {"code_snr", snr},
-                                                             {"grad_ratio_ssim_l1", acc.grad_ssim / std::max(acc.grad_l1, 1e-30)}}}});
-      if (acc.l1 < best) {
-        best = acc.l1;
-        flat = 0;
-        info.extra["best_val_l1"] = best;
-        info.extra["best_step"] = step;
-        info.extra["best_validation"] = {{"l1", acc.l1}, {"ssim", acc.ssim}, {"site_accuracy", acc.site_accuracy}};
-        compute_site_codes(*m, sampler, sites, info, tc.code_slices);
-        save(best_path, false);
-      } else if (++flat % tc.patience == 0 && tc.lr_decay < 1.f && tc.lr_schedule == "plateau") {
-        trainer.set_lr(trainer.lr() * tc.lr_decay);
-      }
-      info.extra["flat_validations"] = flat;
-      if (tc.early_stop > 0 && flat >= tc.early_stop) {
-        std::fprintf(stderr, "\nimunity-train: no validation improvement in %d validations: stopping early\n", flat);
-        break;
-      }
-    }
-  }
-  (void)first;
-  double secs = progress.elapsed_s();
-  progress.finish(std::to_string(trainer.step_count()) + " steps");
-  compute_site_codes(*m, sampler, sites, info, tc.code_slices);
-  save(last_path, true);
-  fs::path final_src = fs::exists(best_path) ? best_path : last_path;
-  if (final_src == last_path) {
-    save(model_path, false);
-  } else {
-    std::error_code ec;
-    fs::copy_file(best_path, model_path, fs::copy_options::overwrite_existing, ec);
-    if (ec) io::fail(model_path.string(), "cannot copy the best checkpoint: " + ec.message());
-  }
-  std::fprintf(stderr, "imunity-train: %s written (%s); %.1f slices/s over the run\n", model_path.string().c_str(),
-               final_src == best_path ? "best validation" : "last step",
-               static_cast<double>((trainer.step_count() - first) * tc.batch) / std::max(secs, 1e-9));
-  return exit_code;
-}
+int run_training(const TrainRunOptions& o) { return TrainingRun(o).run(); }
 
 }  // namespace im::tools
