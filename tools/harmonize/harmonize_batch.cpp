@@ -73,11 +73,9 @@ struct Item {
   HarmonizedVolume v;
 };
 
-}  // namespace
-
-namespace {
 std::atomic<int> g_stop_signal{0};
 void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+
 }  // namespace
 
 const std::atomic<int>& stop_on_signals() {
