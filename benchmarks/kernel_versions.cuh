@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "engine/cuda_context.cuh"
 #include "kernels/adam.h"
+#include "kernels/cuda_context.cuh"
 #include "kernels/loss_reduce.cuh"
 #include "kernels/philox.h"
 

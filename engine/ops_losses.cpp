@@ -49,10 +49,11 @@ Tensor gamma_transform(const Tensor& x, const Tensor& gamma) {
   IM_CHECK(x.device() == gamma.device(), "gamma_transform: x and gamma are on different devices");
   const int64_t N = x.size(0), per = N > 0 ? x.numel() / N : 0;
   Tensor y = Tensor::empty_like(x);
-  IM_DISPATCH(x.device(), gamma_forward, y.data(), x.data(), gamma.data(), N, per);
+  IM_DISPATCH(x.device(), gamma_forward_cpu, gamma_forward_cuda, y.data(), x.data(), gamma.data(), N, per);
   if (autograd::needs_grad({&x})) {
     autograd::record("gamma_transform", {y}, [x, gamma, y, N, per] {
-      IM_DISPATCH(x.device(), gamma_backward, x.grad_accumulator(), y.grad().data(), x.data(), gamma.data(), N, per);
+      IM_DISPATCH(x.device(), gamma_backward_cpu, gamma_backward_cuda, x.grad_accumulator(), y.grad().data(), x.data(),
+                  gamma.data(), N, per);
     });
   }
   return y;
@@ -65,13 +66,13 @@ Tensor reparameterize(const Tensor& mu, const Tensor& logvar, Generator& gen, Te
   Tensor z = Tensor::empty_like(mu);
   Tensor eps;
   if (grad || eps_out) eps = Tensor::empty_like(mu);
-  IM_DISPATCH(mu.device(), reparameterize_forward, z.data(), eps.defined() ? eps.data() : nullptr, mu.data(),
-              logvar.data(), mu.numel(), seed, offset);
+  IM_DISPATCH(mu.device(), reparameterize_forward_cpu, reparameterize_forward_cuda, z.data(),
+              eps.defined() ? eps.data() : nullptr, mu.data(), logvar.data(), mu.numel(), seed, offset);
   if (eps_out) *eps_out = eps;
   if (grad) {
     autograd::record("reparameterize", {z}, [mu, logvar, eps, z] {
-      IM_DISPATCH(mu.device(), reparameterize_backward, grad_or_null(mu), grad_or_null(logvar), z.grad().data(),
-                  eps.data(), logvar.data(), mu.numel());
+      IM_DISPATCH(mu.device(), reparameterize_backward_cpu, reparameterize_backward_cuda, grad_or_null(mu),
+                  grad_or_null(logvar), z.grad().data(), eps.data(), logvar.data(), mu.numel());
     });
   }
   return z;
@@ -82,11 +83,11 @@ Tensor kl_divergence(const Tensor& mu, const Tensor& logvar) {
   IM_CHECK(mu.ndim() >= 1 && mu.size(0) > 0, "kl_divergence: needs a batch dimension, got " << mu.shape().str());
   const int64_t n = mu.numel(), batch = mu.size(0);
   Tensor loss = Tensor::empty({1}, mu.device());
-  IM_DISPATCH(mu.device(), kl_forward, loss.data(), mu.data(), logvar.data(), n, batch);
+  IM_DISPATCH(mu.device(), kl_forward_cpu, kl_forward_cuda, loss.data(), mu.data(), logvar.data(), n, batch);
   if (autograd::needs_grad({&mu, &logvar})) {
     autograd::record("kl_divergence", {loss}, [mu, logvar, loss, n, batch] {
-      IM_DISPATCH(mu.device(), kl_backward, grad_or_null(mu), grad_or_null(logvar), loss.grad().data(), mu.data(),
-                  logvar.data(), n, batch);
+      IM_DISPATCH(mu.device(), kl_backward_cpu, kl_backward_cuda, grad_or_null(mu), grad_or_null(logvar),
+                  loss.grad().data(), mu.data(), logvar.data(), n, batch);
     });
   }
   return loss;
@@ -112,11 +113,12 @@ Tensor site_loss(const char* op, const Tensor& logits, const Tensor& labels, flo
     }
   }
   Tensor loss = Tensor::empty({1}, logits.device());
-  IM_DISPATCH(logits.device(), site_loss_forward, loss.data(), logits.data(), lab, N, S, smoothing);
+  IM_DISPATCH(logits.device(), site_loss_forward_cpu, site_loss_forward_cuda, loss.data(), logits.data(), lab, N, S,
+              smoothing);
   if (autograd::needs_grad({&logits})) {
     autograd::record(op, {loss}, [logits, labels, loss, N, S, smoothing] {
-      IM_DISPATCH(logits.device(), site_loss_backward, logits.grad_accumulator(), loss.grad().data(), logits.data(),
-                  labels.defined() ? labels.data() : nullptr, N, S, smoothing);
+      IM_DISPATCH(logits.device(), site_loss_backward_cpu, site_loss_backward_cuda, logits.grad_accumulator(),
+                  loss.grad().data(), logits.data(), labels.defined() ? labels.data() : nullptr, N, S, smoothing);
     });
   }
   return loss;
@@ -135,11 +137,11 @@ Tensor bce_with_logits(const Tensor& logits, const Tensor& targets) {
   IM_CHECK(logits.numel() > 0, "bce_with_logits: empty input " << logits.shape().str());
   const int64_t n = logits.numel();
   Tensor loss = Tensor::empty({1}, logits.device());
-  IM_DISPATCH(logits.device(), bce_forward, loss.data(), logits.data(), targets.data(), n);
+  IM_DISPATCH(logits.device(), bce_forward_cpu, bce_forward_cuda, loss.data(), logits.data(), targets.data(), n);
   if (autograd::needs_grad({&logits, &targets})) {
     autograd::record("bce_with_logits", {loss}, [logits, targets, loss, n] {
-      IM_DISPATCH(logits.device(), bce_backward, grad_or_null(logits), grad_or_null(targets), loss.grad().data(),
-                  logits.data(), targets.data(), n);
+      IM_DISPATCH(logits.device(), bce_backward_cpu, bce_backward_cuda, grad_or_null(logits), grad_or_null(targets),
+                  loss.grad().data(), logits.data(), targets.data(), n);
     });
   }
   return loss;
@@ -151,11 +153,12 @@ Tensor masked_l1(const Tensor& a, const Tensor& b, const Tensor& mask) {
   const int64_t n = a.numel();
   Tensor loss = Tensor::empty({1}, a.device());
   Tensor inv_count = Tensor::empty({1}, a.device());
-  IM_DISPATCH(a.device(), masked_l1_forward, loss.data(), inv_count.data(), a.data(), b.data(), mask.data(), n);
+  IM_DISPATCH(a.device(), masked_l1_forward_cpu, masked_l1_forward_cuda, loss.data(), inv_count.data(), a.data(),
+              b.data(), mask.data(), n);
   if (autograd::needs_grad({&a, &b})) {
     autograd::record("masked_l1", {loss}, [a, b, mask, loss, inv_count, n] {
-      IM_DISPATCH(a.device(), masked_l1_backward, grad_or_null(a), grad_or_null(b), loss.grad().data(),
-                  inv_count.data(), a.data(), b.data(), mask.data(), n);
+      IM_DISPATCH(a.device(), masked_l1_backward_cpu, masked_l1_backward_cuda, grad_or_null(a), grad_or_null(b),
+                  loss.grad().data(), inv_count.data(), a.data(), b.data(), mask.data(), n);
     });
   }
   return loss;
@@ -171,11 +174,11 @@ Tensor ssim_loss(const Tensor& a, const Tensor& b) {
   const int64_t N = a.size(0);
   const int H = static_cast<int>(a.size(2)), W = static_cast<int>(a.size(3));
   Tensor loss = Tensor::empty({1}, a.device());
-  IM_DISPATCH(a.device(), ssim_forward, loss.data(), a.data(), b.data(), N, H, W);
+  IM_DISPATCH(a.device(), ssim_forward_cpu, ssim_forward_cuda, loss.data(), a.data(), b.data(), N, H, W);
   if (autograd::needs_grad({&a, &b})) {
     autograd::record("ssim_loss", {loss}, [a, b, loss, N, H, W] {
-      IM_DISPATCH(a.device(), ssim_backward, grad_or_null(a), grad_or_null(b), loss.grad().data(), a.data(), b.data(),
-                  N, H, W);
+      IM_DISPATCH(a.device(), ssim_backward_cpu, ssim_backward_cuda, grad_or_null(a), grad_or_null(b),
+                  loss.grad().data(), a.data(), b.data(), N, H, W);
     });
   }
   return loss;

@@ -1,6 +1,6 @@
 // CUDA BCE with logits: one fused pass writing block partials, then a one-block final sum.
-#include "engine/cuda_context.cuh"
 #include "kernels/bce.h"
+#include "kernels/cuda_context.cuh"
 #include "kernels/loss_reduce.cuh"
 
 namespace im {

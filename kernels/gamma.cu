@@ -1,6 +1,6 @@
 // CUDA gamma transform: grid (blocks per sample, N), so each block reads its exponent once and no
 // element index is divided; float4 loads and stores where the sample rows are 16-byte aligned.
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 #include "kernels/gamma.h"
 #include "kernels/loss_reduce.cuh"
 

@@ -1,5 +1,5 @@
 // CUDA KL divergence: one fused pass writing block partials, then a one-block final sum (no atomics).
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 #include "kernels/kl.h"
 #include "kernels/loss_reduce.cuh"
 

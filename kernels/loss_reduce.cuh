@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 
 namespace im::lossred {
 

@@ -1,6 +1,6 @@
 // CUDA masked L1: one fused pass writing block partials of (sum, count), then a one-block final
 // pass that writes the loss and 1 / count (kept on the device for the backward).
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 #include "kernels/loss_reduce.cuh"
 #include "kernels/masked_l1.h"
 

@@ -1,6 +1,6 @@
 // CUDA reparameterization: one thread per element evaluates Philox and Box-Muller in place (the
 // noise never makes a round trip through memory unless the backward needs it).
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 #include "kernels/loss_reduce.cuh"
 #include "kernels/philox.h"
 #include "kernels/reparam.h"
