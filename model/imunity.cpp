@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "engine/autograd.h"
-#include "engine/losses.h"
 #include "engine/ops.h"
 #include "kernels/check.h"
 
