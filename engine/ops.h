@@ -6,8 +6,8 @@
 // engine/ops_x.cpp, its PyTorch agreement and finite-difference gradient checks in
 // tests/ops/test_x.cpp, its CPU-vs-CUDA parity in tests/parity/parity_x.cpp, its PyTorch fixtures
 // made by a script of tests/reference/, and its timings in a training step
-// (benchmarks/imunity_bench_train.cpp) and, where named, alone. Every path named in this comment
-// exists and every engine/ops_*.cpp is named (tests/architecture/op_map.cmake, run by ctest).
+// (benchmarks/imunity_bench_train.cpp) and, where named, alone. Every path in the rows below exists
+// and every engine/ops_*.cpp has a row (tests/architecture/op_map.cmake, run by ctest).
 //   binary      kernels/binary.* kernels/elementwise.* engine/ops_binary.cpp tests/ops/test_binary.cpp
 //               tests/parity/parity_binary.cpp tests/reference/torch_binary.py
 //   activation  kernels/activation.* engine/ops_activation.cpp tests/ops/test_activation.cpp
