@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "benchmarks/kernel_versions.cuh"
-#include "engine/cuda_api.h"
-#include "engine/cuda_context.cuh"
 #include "engine/device.h"
 #include "kernels/activation.h"
 #include "kernels/adam.h"
 #include "kernels/bce.h"
+#include "kernels/cuda_api.h"
+#include "kernels/cuda_context.cuh"
 #include "kernels/gamma.h"
 #include "kernels/kl.h"
 #include "kernels/masked_l1.h"

@@ -11,7 +11,6 @@
 #include <fstream>
 #include <limits>
 
-#include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "eval/texture.h"
 #include "io/error.h"
@@ -20,6 +19,7 @@
 #include "io/orientation.h"
 #include "io/prep.h"
 #include "io/simulate.h"
+#include "kernels/cuda_api.h"
 #include "tools/common/harmonize.h"
 #include "tools/common/repro_baselines.h"
 

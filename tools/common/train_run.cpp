@@ -9,14 +9,14 @@
 #include <map>
 
 #include "engine/autograd.h"
-#include "engine/check.h"
-#include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "io/atomic_file.h"
 #include "io/denoise.h"
 #include "io/error.h"
 #include "io/n4.h"
 #include "io/sampler.h"
+#include "kernels/check.h"
+#include "kernels/cuda_api.h"
 #include "model/trainer.h"
 #include "tools/common/brain_mask.h"
 #include "tools/common/checkpoint.h"
