@@ -10,8 +10,8 @@
 #include <functional>
 #include <vector>
 
-#include "engine/cuda_api.h"
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_api.h"
+#include "kernels/cuda_context.cuh"
 
 namespace im::bench {
 

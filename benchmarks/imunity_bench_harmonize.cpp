@@ -14,9 +14,9 @@
 
 #include "benchmarks/machine.h"
 #include "benchmarks/timing.h"
-#include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "io/nifti.h"
+#include "kernels/cuda_api.h"
 #include "model/inference.h"
 
 #include "tools/common/checkpoint.h"

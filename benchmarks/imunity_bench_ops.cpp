@@ -15,10 +15,10 @@
 #include "benchmarks/machine.h"
 #include "benchmarks/timing.h"
 #include "engine/autograd.h"
-#include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
+#include "kernels/cuda_api.h"
 
 using namespace im;
 

@@ -11,12 +11,12 @@
 #include "benchmarks/timing.h"
 #include "engine/allocator.h"
 #include "engine/autograd.h"
-#include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "engine/rng.h"
 #include "io/safetensors.h"
-#include "model/state.h"
+#include "kernels/cuda_api.h"
 #include "model/inference.h"
+#include "model/state.h"
 #include "model/trainer.h"
 
 using namespace im;

@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "engine/cuda_context.cuh"
 #include "kernels/adam.h"
+#include "kernels/cuda_context.cuh"
 #include "kernels/loss_reduce.cuh"
 #include "kernels/philox.h"
 
@@ -71,13 +71,13 @@ __global__ void kl_single_pass(float* __restrict__ loss, float* __restrict__ par
                                const float* __restrict__ logvar, int64_t n, double scale) {
   __shared__ bool last;
   float s = 0.f;
-  const int64_t n4 = n / 4;  // the caller passes 16-byte aligned buffers
-  IM_BENCH_GRID_LOOP(i, n4) {
-    const float4 m = reinterpret_cast<const float4*>(mu)[i], lv = reinterpret_cast<const float4*>(logvar)[i];
-    s += kl_term(m.x, lv.x) + kl_term(m.y, lv.y) + kl_term(m.z, lv.z) + kl_term(m.w, lv.w);
-  }
-  for (int64_t i = 4 * n4 + blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    s += kl_term(mu[i], logvar[i]);
+  lossred::grid_stride4(
+      n, true,  // the caller passes 16-byte aligned buffers
+      [&](int64_t i) {
+        const float4 m = reinterpret_cast<const float4*>(mu)[i], lv = reinterpret_cast<const float4*>(logvar)[i];
+        s += kl_term(m.x, lv.x) + kl_term(m.y, lv.y) + kl_term(m.z, lv.z) + kl_term(m.w, lv.w);
+      },
+      [&](int64_t i) { s += kl_term(mu[i], logvar[i]); });
   s = lossred::block_sum(s);
   if (threadIdx.x == 0) {
     partials[blockIdx.x] = s;

@@ -6,8 +6,8 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "engine/check.h"
-#include "engine/cuda_api.h"
+#include "kernels/check.h"
+#include "kernels/cuda_api.h"
 
 namespace im {
 
@@ -106,7 +106,11 @@ struct Pool {
 // freed after main returns, and the CUDA context may already be gone by then.
 Pool& pool(Device dev) {
   static Pool* cpu = new Pool(Device::CPU);
-  static Pool* gpu = new Pool(Device::CUDA);
+  static Pool* gpu = [] {
+    // The shared CUDA workspace (kernels/cuda_api.cu) gives this cache back when its allocation fails.
+    cuda::set_release_cache([] { release_cached(Device::CUDA); });
+    return new Pool(Device::CUDA);
+  }();
   return dev == Device::CUDA ? *gpu : *cpu;
 }
 

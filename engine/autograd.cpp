@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "engine/check.h"
 #include "engine/dispatch.h"
+#include "kernels/check.h"
 #include "kernels/elementwise.h"
 
 namespace im {
@@ -53,7 +53,7 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_tape) {
   IM_CHECK(grad.shape() == root.shape() && grad.device() == root.device(),
            "backward: seed gradient " << grad.str() << " does not match root " << root.str());
   float* g = root.grad_accumulator();
-  IM_DISPATCH(root.device(), add_inplace, g, grad.data(), root.numel(), 1.f);
+  IM_DISPATCH(root.device(), add_inplace_cpu, add_inplace_cuda, g, grad.data(), root.numel(), 1.f);
   for (size_t i = t_tape.size(); i-- > 0;) {
     Node& n = t_tape[i];
     bool reached = false;

@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <mutex>
 
-#include "engine/check.h"
-#include "engine/cuda_api.h"
+#include "kernels/check.h"
+#include "kernels/cuda_api.h"
 
 namespace im {
 

@@ -1,18 +1,10 @@
-// The fused ops of the ImUnity model: one kernel each for the forward and one for the backward, a
-// CPU twin of each (kernels/<name>.{h,cpp,cu}), autograd in engine/ops_losses.cpp.
+// The fused losses of the ImUnity model: one kernel each for the forward and one for the backward,
+// a CPU twin of each (kernels/<name>.{h,cpp,cu}), autograd in engine/ops_losses.cpp. Where each
+// piece of a loss lives: the map at the top of engine/ops.h.
 #pragma once
-#include "engine/rng.h"
 #include "engine/tensor.h"
 
 namespace im {
-
-// y = x ^ gamma[n] per sample, x in [0, 1] of shape [N, ...], gamma [N]. Zero stays zero (the
-// gradient at x = 0 is taken as 0). Differentiable in x only.
-Tensor gamma_transform(const Tensor& x, const Tensor& gamma);
-
-// z = mu + eps * exp(0.5 * logvar), eps ~ N(0, 1) drawn from gen (the same numbers on CPU and GPU).
-// When eps_out is given it receives the noise used.
-Tensor reparameterize(const Tensor& mu, const Tensor& logvar, Generator& gen, Tensor* eps_out = nullptr);
 
 // KL(N(mu, exp(logvar)) || N(0, 1)) = -0.5 * sum(1 + logvar - mu^2 - exp(logvar)), summed over all
 // but the batch dimension and averaged over the batch: shape [1].

@@ -33,22 +33,22 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
   Tensor mean = Tensor::empty({C}, dev), invstd = Tensor::empty({C}, dev);
   if (training) {
     IM_CHECK(N * S > 1, "batch_norm: training needs more than one value per channel, got x " << x.shape().str());
-    IM_DISPATCH(dev, batchnorm_train_forward, y.data(), mean.data(), invstd.data(),
+    IM_DISPATCH(dev, batchnorm_train_forward_cpu, batchnorm_train_forward_cuda, y.data(), mean.data(), invstd.data(),
                 running_mean.defined() ? running_mean.data() : nullptr,
                 running_var.defined() ? running_var.data() : nullptr, x.data(), ptr(gamma), ptr(beta), N, C, S,
                 momentum, eps);
   } else {
     IM_CHECK(running_mean.defined(), "batch_norm: eval mode needs the running statistics");
-    IM_DISPATCH(dev, batchnorm_eval_forward, y.data(), mean.data(), invstd.data(), x.data(), ptr(gamma), ptr(beta),
-                running_mean.data(), running_var.data(), N, C, S, eps);
+    IM_DISPATCH(dev, batchnorm_eval_forward_cpu, batchnorm_eval_forward_cuda, y.data(), mean.data(), invstd.data(),
+                x.data(), ptr(gamma), ptr(beta), running_mean.data(), running_var.data(), N, C, S, eps);
   }
   if (autograd::needs_grad({&x, &gamma, &beta})) {
     autograd::record("batch_norm", {y}, [x, gamma, beta, y, mean, invstd, training, N, C, S] {
       float* dx = x.requires_grad() ? x.grad_accumulator() : nullptr;
       float* dg = gamma.defined() && gamma.requires_grad() ? gamma.grad_accumulator() : nullptr;
       float* db = beta.defined() && beta.requires_grad() ? beta.grad_accumulator() : nullptr;
-      IM_DISPATCH(y.device(), batchnorm_backward, dx, dg, db, y.grad().data(), x.data(), ptr(gamma), mean.data(),
-                  invstd.data(), N, C, S, training);
+      IM_DISPATCH(y.device(), batchnorm_backward_cpu, batchnorm_backward_cuda, dx, dg, db, y.grad().data(), x.data(),
+                  ptr(gamma), mean.data(), invstd.data(), N, C, S, training);
     });
   }
   return y;

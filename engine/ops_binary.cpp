@@ -59,16 +59,17 @@ Tensor binary(const Tensor& a, const Tensor& b, BinaryOp op, const char* name) {
   Shape out;
   const Broadcast bc = make_broadcast(a.shape(), b.shape(), &out, name);
   Tensor y = Tensor::empty(out, a.device());
-  IM_DISPATCH(a.device(), binary_forward, y.data(), a.data(), b.data(), bc, op);
+  IM_DISPATCH(a.device(), binary_forward_cpu, binary_forward_cuda, y.data(), a.data(), b.data(), bc, op);
   if (autograd::needs_grad({&a, &b})) {
     autograd::record(name, {y}, [a, b, y, bc, op] {
       const float* dy = y.grad().data();
       const Device dev = y.device();
       if (a.requires_grad())
-        IM_DISPATCH(dev, binary_backward, a.grad_accumulator(), dy, op == BinaryOp::Mul ? b.data() : nullptr, bc, 1.f);
+        IM_DISPATCH(dev, binary_backward_cpu, binary_backward_cuda, a.grad_accumulator(), dy,
+                    op == BinaryOp::Mul ? b.data() : nullptr, bc, 1.f);
       if (b.requires_grad())
-        IM_DISPATCH(dev, binary_backward, b.grad_accumulator(), dy, op == BinaryOp::Mul ? a.data() : nullptr,
-                    swap_operands(bc), op == BinaryOp::Sub ? -1.f : 1.f);
+        IM_DISPATCH(dev, binary_backward_cpu, binary_backward_cuda, b.grad_accumulator(), dy,
+                    op == BinaryOp::Mul ? a.data() : nullptr, swap_operands(bc), op == BinaryOp::Sub ? -1.f : 1.f);
     });
   }
   return y;
@@ -77,10 +78,12 @@ Tensor binary(const Tensor& a, const Tensor& b, BinaryOp op, const char* name) {
 Tensor affine(const Tensor& x, float scale, float shift, const char* name) {
   IM_CHECK(x.defined() && x.is_contiguous(), name << ": operand must be defined and contiguous");
   Tensor y = Tensor::empty_like(x);
-  IM_DISPATCH(x.device(), affine_forward, y.data(), x.data(), x.numel(), scale, shift);
+  IM_DISPATCH(x.device(), affine_forward_cpu, affine_forward_cuda, y.data(), x.data(), x.numel(), scale, shift);
   if (autograd::needs_grad({&x})) {
     autograd::record(name, {y}, [x, y, scale] {
-      if (x.requires_grad()) IM_DISPATCH(x.device(), add_inplace, x.grad_accumulator(), y.grad().data(), x.numel(), scale);
+      if (x.requires_grad())
+        IM_DISPATCH(x.device(), add_inplace_cpu, add_inplace_cuda, x.grad_accumulator(), y.grad().data(), x.numel(),
+                    scale);
     });
   }
   return y;

@@ -41,14 +41,19 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride) 
   const ConvShape s = conv_shape("conv2d", x, w, bias, stride, false);
   const ConvGeometry g = conv2d_geometry(s);
   Tensor y = Tensor::empty({s.n, s.c_out, g.ho, g.wo}, x.device());
-  IM_DISPATCH(x.device(), conv2d_forward, y.data(), x.data(), w.data(), data_or_null(bias), s);
+  IM_DISPATCH(x.device(), conv2d_forward_cpu, conv2d_forward_cuda, y.data(), x.data(), w.data(), data_or_null(bias), s);
   if (autograd::needs_grad({&x, &w, &bias})) {
     autograd::record("conv2d", {y}, [x, w, bias, y, s] {
       const float* dy = y.grad().data();
-      if (x.requires_grad()) IM_DISPATCH(x.device(), conv2d_backward_data, x.grad_accumulator(), dy, w.data(), s);
-      if (w.requires_grad()) IM_DISPATCH(x.device(), conv2d_backward_weight, w.grad_accumulator(), x.data(), dy, s);
+      if (x.requires_grad())
+        IM_DISPATCH(x.device(), conv2d_backward_data_cpu, conv2d_backward_data_cuda, x.grad_accumulator(), dy, w.data(),
+                    s);
+      if (w.requires_grad())
+        IM_DISPATCH(x.device(), conv2d_backward_weight_cpu, conv2d_backward_weight_cuda, w.grad_accumulator(), x.data(),
+                    dy, s);
       if (bias.defined() && bias.requires_grad())
-        IM_DISPATCH(x.device(), conv_bias_backward, bias.grad_accumulator(), dy, s.n, s.c_out, y.size(2) * y.size(3));
+        IM_DISPATCH(x.device(), conv_bias_backward_cpu, conv_bias_backward_cuda, bias.grad_accumulator(), dy, s.n,
+                    s.c_out, y.size(2) * y.size(3));
     });
   }
   return y;
@@ -57,16 +62,20 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride) 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride) {
   const ConvShape s = conv_shape("conv_transpose2d", x, w, bias, stride, true);
   Tensor y = Tensor::empty({s.n, s.c_out, s.h * stride, s.w * stride}, x.device());
-  IM_DISPATCH(x.device(), conv_transpose2d_forward, y.data(), x.data(), w.data(), data_or_null(bias), s);
+  IM_DISPATCH(x.device(), conv_transpose2d_forward_cpu, conv_transpose2d_forward_cuda, y.data(), x.data(), w.data(),
+              data_or_null(bias), s);
   if (autograd::needs_grad({&x, &w, &bias})) {
     autograd::record("conv_transpose2d", {y}, [x, w, bias, y, s] {
       const float* dy = y.grad().data();
       if (x.requires_grad())
-        IM_DISPATCH(x.device(), conv_transpose2d_backward_data, x.grad_accumulator(), dy, w.data(), s);
+        IM_DISPATCH(x.device(), conv_transpose2d_backward_data_cpu, conv_transpose2d_backward_data_cuda,
+                    x.grad_accumulator(), dy, w.data(), s);
       if (w.requires_grad())
-        IM_DISPATCH(x.device(), conv_transpose2d_backward_weight, w.grad_accumulator(), x.data(), dy, s);
+        IM_DISPATCH(x.device(), conv_transpose2d_backward_weight_cpu, conv_transpose2d_backward_weight_cuda,
+                    w.grad_accumulator(), x.data(), dy, s);
       if (bias.defined() && bias.requires_grad())
-        IM_DISPATCH(x.device(), conv_bias_backward, bias.grad_accumulator(), dy, s.n, s.c_out, y.size(2) * y.size(3));
+        IM_DISPATCH(x.device(), conv_bias_backward_cpu, conv_bias_backward_cuda, bias.grad_accumulator(), dy, s.n,
+                    s.c_out, y.size(2) * y.size(3));
     });
   }
   return y;

@@ -19,13 +19,15 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   IM_CHECK(x.is_contiguous() && w.is_contiguous() && (!has_bias || bias.is_contiguous()),
            "linear: inputs must be contiguous");
   Tensor y = Tensor::empty({N, out}, x.device());
-  IM_DISPATCH(x.device(), linear_forward, y.data(), x.data(), w.data(), has_bias ? bias.data() : nullptr, N, in, out);
+  IM_DISPATCH(x.device(), linear_forward_cpu, linear_forward_cuda, y.data(), x.data(), w.data(),
+              has_bias ? bias.data() : nullptr, N, in, out);
   if (autograd::needs_grad({&x, &w, &bias})) {
     autograd::record("linear", {y}, [x, w, bias, y, has_bias, N, in, out] {
       float* dx = x.requires_grad() ? x.grad_accumulator() : nullptr;
       float* dw = w.requires_grad() ? w.grad_accumulator() : nullptr;
       float* db = has_bias && bias.requires_grad() ? bias.grad_accumulator() : nullptr;
-      IM_DISPATCH(y.device(), linear_backward, dx, dw, db, y.grad().data(), x.data(), w.data(), N, in, out);
+      IM_DISPATCH(y.device(), linear_backward_cpu, linear_backward_cuda, dx, dw, db, y.grad().data(), x.data(),
+                  w.data(), N, in, out);
     });
   }
   return y;

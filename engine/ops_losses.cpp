@@ -1,92 +1,41 @@
-// Autograd wrappers of the fused ImUnity ops of engine/losses.h (kernels in kernels/gamma,
-// reparam, kl, site_loss, bce, masked_l1 and ssim). Every loss is a [1] tensor on its inputs'
-// device and its backward reads the incoming gradient on that device (no host synchronization).
+// Autograd wrappers of the fused ImUnity losses of engine/losses.h (kernels in kernels/kl,
+// site_loss, bce, masked_l1 and ssim). Every loss is a [1] tensor on its inputs' device and its
+// backward reads the incoming gradient on that device (no host synchronization).
 #include <cmath>
 
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/losses.h"
+#include "engine/op_checks.h"
 #include "kernels/bce.h"
-#include "kernels/gamma.h"
 #include "kernels/kl.h"
 #include "kernels/masked_l1.h"
-#include "kernels/reparam.h"
 #include "kernels/site_loss.h"
 #include "kernels/ssim.h"
 
 namespace im {
 
 namespace {
-void check_input(const char* op, const char* name, const Tensor& t) {
-  IM_CHECK(t.defined(), op << ": " << name << " is undefined");
-  IM_CHECK(t.is_contiguous(), op << ": " << name << " " << t.shape().str() << " must be contiguous");
-}
-
-void check_same(const char* op, const char* an, const Tensor& a, const char* bn, const Tensor& b) {
-  check_input(op, an, a);
-  check_input(op, bn, b);
-  IM_CHECK(a.shape() == b.shape(),
-           op << ": " << an << " " << a.shape().str() << " and " << bn << " " << b.shape().str() << " differ");
-  IM_CHECK(a.device() == b.device(), op << ": " << an << " and " << bn << " are on different devices ("
-                                        << device_name(a.device()) << ", " << device_name(b.device()) << ")");
-}
-
-float* grad_or_null(const Tensor& t) { return t.requires_grad() ? t.grad_accumulator() : nullptr; }
+using opcheck::grad_or_null;
 
 // Logits [N, S] with N, S >= 1.
 void check_logits(const char* op, const Tensor& logits) {
-  check_input(op, "logits", logits);
+  opcheck::input(op, "logits", logits);
   IM_CHECK(logits.ndim() == 2 && logits.size(0) > 0 && logits.size(1) > 0,
            op << ": logits must be [N, S] with N, S >= 1, got " << logits.shape().str());
 }
 }  // namespace
 
-Tensor gamma_transform(const Tensor& x, const Tensor& gamma) {
-  check_input("gamma_transform", "x", x);
-  check_input("gamma_transform", "gamma", gamma);
-  IM_CHECK(x.ndim() >= 1 && gamma.numel() == x.size(0),
-           "gamma_transform: gamma " << gamma.shape().str() << " needs one exponent per sample of x " << x.shape().str());
-  IM_CHECK(x.device() == gamma.device(), "gamma_transform: x and gamma are on different devices");
-  const int64_t N = x.size(0), per = N > 0 ? x.numel() / N : 0;
-  Tensor y = Tensor::empty_like(x);
-  IM_DISPATCH(x.device(), gamma_forward, y.data(), x.data(), gamma.data(), N, per);
-  if (autograd::needs_grad({&x})) {
-    autograd::record("gamma_transform", {y}, [x, gamma, y, N, per] {
-      IM_DISPATCH(x.device(), gamma_backward, x.grad_accumulator(), y.grad().data(), x.data(), gamma.data(), N, per);
-    });
-  }
-  return y;
-}
-
-Tensor reparameterize(const Tensor& mu, const Tensor& logvar, Generator& gen, Tensor* eps_out) {
-  check_same("reparameterize", "mu", mu, "logvar", logvar);
-  const uint64_t seed = gen.seed, offset = gen.next();
-  const bool grad = autograd::needs_grad({&mu, &logvar});
-  Tensor z = Tensor::empty_like(mu);
-  Tensor eps;
-  if (grad || eps_out) eps = Tensor::empty_like(mu);
-  IM_DISPATCH(mu.device(), reparameterize_forward, z.data(), eps.defined() ? eps.data() : nullptr, mu.data(),
-              logvar.data(), mu.numel(), seed, offset);
-  if (eps_out) *eps_out = eps;
-  if (grad) {
-    autograd::record("reparameterize", {z}, [mu, logvar, eps, z] {
-      IM_DISPATCH(mu.device(), reparameterize_backward, grad_or_null(mu), grad_or_null(logvar), z.grad().data(),
-                  eps.data(), logvar.data(), mu.numel());
-    });
-  }
-  return z;
-}
-
 Tensor kl_divergence(const Tensor& mu, const Tensor& logvar) {
-  check_same("kl_divergence", "mu", mu, "logvar", logvar);
+  opcheck::same("kl_divergence", "mu", mu, "logvar", logvar);
   IM_CHECK(mu.ndim() >= 1 && mu.size(0) > 0, "kl_divergence: needs a batch dimension, got " << mu.shape().str());
   const int64_t n = mu.numel(), batch = mu.size(0);
   Tensor loss = Tensor::empty({1}, mu.device());
-  IM_DISPATCH(mu.device(), kl_forward, loss.data(), mu.data(), logvar.data(), n, batch);
+  IM_DISPATCH(mu.device(), kl_forward_cpu, kl_forward_cuda, loss.data(), mu.data(), logvar.data(), n, batch);
   if (autograd::needs_grad({&mu, &logvar})) {
     autograd::record("kl_divergence", {loss}, [mu, logvar, loss, n, batch] {
-      IM_DISPATCH(mu.device(), kl_backward, grad_or_null(mu), grad_or_null(logvar), loss.grad().data(), mu.data(),
-                  logvar.data(), n, batch);
+      IM_DISPATCH(mu.device(), kl_backward_cpu, kl_backward_cuda, grad_or_null(mu), grad_or_null(logvar),
+                  loss.grad().data(), mu.data(), logvar.data(), n, batch);
     });
   }
   return loss;
@@ -99,7 +48,7 @@ Tensor site_loss(const char* op, const Tensor& logits, const Tensor& labels, flo
   const int64_t N = logits.size(0), S = logits.size(1);
   const float* lab = nullptr;
   if (labels.defined()) {
-    check_input(op, "labels", labels);
+    opcheck::input(op, "labels", labels);
     IM_CHECK(labels.numel() == N, op << ": " << N << " rows of logits but labels " << labels.shape().str());
     IM_CHECK(labels.device() == logits.device(), op << ": logits and labels are on different devices");
     IM_CHECK(smoothing >= 0.f && smoothing <= 1.f, op << ": label smoothing must be in [0, 1], got " << smoothing);
@@ -112,11 +61,12 @@ Tensor site_loss(const char* op, const Tensor& logits, const Tensor& labels, flo
     }
   }
   Tensor loss = Tensor::empty({1}, logits.device());
-  IM_DISPATCH(logits.device(), site_loss_forward, loss.data(), logits.data(), lab, N, S, smoothing);
+  IM_DISPATCH(logits.device(), site_loss_forward_cpu, site_loss_forward_cuda, loss.data(), logits.data(), lab, N, S,
+              smoothing);
   if (autograd::needs_grad({&logits})) {
     autograd::record(op, {loss}, [logits, labels, loss, N, S, smoothing] {
-      IM_DISPATCH(logits.device(), site_loss_backward, logits.grad_accumulator(), loss.grad().data(), logits.data(),
-                  labels.defined() ? labels.data() : nullptr, N, S, smoothing);
+      IM_DISPATCH(logits.device(), site_loss_backward_cpu, site_loss_backward_cuda, logits.grad_accumulator(),
+                  loss.grad().data(), logits.data(), labels.defined() ? labels.data() : nullptr, N, S, smoothing);
     });
   }
   return loss;
@@ -131,38 +81,39 @@ Tensor site_cross_entropy(const Tensor& logits, const Tensor& labels, float smoo
 Tensor confusion_loss(const Tensor& logits) { return site_loss("confusion_loss", logits, Tensor(), 1.f); }
 
 Tensor bce_with_logits(const Tensor& logits, const Tensor& targets) {
-  check_same("bce_with_logits", "logits", logits, "targets", targets);
+  opcheck::same("bce_with_logits", "logits", logits, "targets", targets);
   IM_CHECK(logits.numel() > 0, "bce_with_logits: empty input " << logits.shape().str());
   const int64_t n = logits.numel();
   Tensor loss = Tensor::empty({1}, logits.device());
-  IM_DISPATCH(logits.device(), bce_forward, loss.data(), logits.data(), targets.data(), n);
+  IM_DISPATCH(logits.device(), bce_forward_cpu, bce_forward_cuda, loss.data(), logits.data(), targets.data(), n);
   if (autograd::needs_grad({&logits, &targets})) {
     autograd::record("bce_with_logits", {loss}, [logits, targets, loss, n] {
-      IM_DISPATCH(logits.device(), bce_backward, grad_or_null(logits), grad_or_null(targets), loss.grad().data(),
-                  logits.data(), targets.data(), n);
+      IM_DISPATCH(logits.device(), bce_backward_cpu, bce_backward_cuda, grad_or_null(logits), grad_or_null(targets),
+                  loss.grad().data(), logits.data(), targets.data(), n);
     });
   }
   return loss;
 }
 
 Tensor masked_l1(const Tensor& a, const Tensor& b, const Tensor& mask) {
-  check_same("masked_l1", "a", a, "b", b);
-  check_same("masked_l1", "a", a, "mask", mask);
+  opcheck::same("masked_l1", "a", a, "b", b);
+  opcheck::same("masked_l1", "a", a, "mask", mask);
   const int64_t n = a.numel();
   Tensor loss = Tensor::empty({1}, a.device());
   Tensor inv_count = Tensor::empty({1}, a.device());
-  IM_DISPATCH(a.device(), masked_l1_forward, loss.data(), inv_count.data(), a.data(), b.data(), mask.data(), n);
+  IM_DISPATCH(a.device(), masked_l1_forward_cpu, masked_l1_forward_cuda, loss.data(), inv_count.data(), a.data(),
+              b.data(), mask.data(), n);
   if (autograd::needs_grad({&a, &b})) {
     autograd::record("masked_l1", {loss}, [a, b, mask, loss, inv_count, n] {
-      IM_DISPATCH(a.device(), masked_l1_backward, grad_or_null(a), grad_or_null(b), loss.grad().data(),
-                  inv_count.data(), a.data(), b.data(), mask.data(), n);
+      IM_DISPATCH(a.device(), masked_l1_backward_cpu, masked_l1_backward_cuda, grad_or_null(a), grad_or_null(b),
+                  loss.grad().data(), inv_count.data(), a.data(), b.data(), mask.data(), n);
     });
   }
   return loss;
 }
 
 Tensor ssim_loss(const Tensor& a, const Tensor& b) {
-  check_same("ssim_loss", "a", a, "b", b);
+  opcheck::same("ssim_loss", "a", a, "b", b);
   IM_CHECK(a.ndim() == 4 && a.size(1) == 1 && a.size(0) > 0,
            "ssim_loss: images must be [N, 1, H, W] with N >= 1, got " << a.shape().str());
   IM_CHECK(a.size(2) >= kSsimWindow && a.size(3) >= kSsimWindow,
@@ -171,11 +122,11 @@ Tensor ssim_loss(const Tensor& a, const Tensor& b) {
   const int64_t N = a.size(0);
   const int H = static_cast<int>(a.size(2)), W = static_cast<int>(a.size(3));
   Tensor loss = Tensor::empty({1}, a.device());
-  IM_DISPATCH(a.device(), ssim_forward, loss.data(), a.data(), b.data(), N, H, W);
+  IM_DISPATCH(a.device(), ssim_forward_cpu, ssim_forward_cuda, loss.data(), a.data(), b.data(), N, H, W);
   if (autograd::needs_grad({&a, &b})) {
     autograd::record("ssim_loss", {loss}, [a, b, loss, N, H, W] {
-      IM_DISPATCH(a.device(), ssim_backward, grad_or_null(a), grad_or_null(b), loss.grad().data(), a.data(), b.data(),
-                  N, H, W);
+      IM_DISPATCH(a.device(), ssim_backward_cpu, ssim_backward_cuda, grad_or_null(a), grad_or_null(b),
+                  loss.grad().data(), a.data(), b.data(), N, H, W);
     });
   }
   return loss;

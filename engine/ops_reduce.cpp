@@ -15,11 +15,12 @@ Tensor reduce(const Tensor& x, int64_t outer, int64_t R, int64_t inner, const Sh
   IM_CHECK(!is_mean || R > 0, name << ": mean over zero elements of " << x.shape().str());
   const float scale = is_mean ? static_cast<float>(1.0 / static_cast<double>(R)) : 1.f;
   Tensor y = Tensor::empty(out, x.device());
-  IM_DISPATCH(x.device(), reduce_sum_forward, y.data(), x.data(), outer, R, inner, scale);
+  IM_DISPATCH(x.device(), reduce_sum_forward_cpu, reduce_sum_forward_cuda, y.data(), x.data(), outer, R, inner, scale);
   if (autograd::needs_grad({&x})) {
     autograd::record(name, {y}, [x, y, outer, R, inner, scale] {
       if (x.requires_grad())
-        IM_DISPATCH(x.device(), reduce_sum_backward, x.grad_accumulator(), y.grad().data(), outer, R, inner, scale);
+        IM_DISPATCH(x.device(), reduce_sum_backward_cpu, reduce_sum_backward_cuda, x.grad_accumulator(),
+                    y.grad().data(), outer, R, inner, scale);
     });
   }
   return y;

@@ -16,7 +16,9 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   if (autograd::needs_grad({&x})) {
     // y shares x's memory, but gradients are separate buffers: pass dy through to dx.
     autograd::record("reshape", {y}, [x, y] {
-      if (x.requires_grad()) IM_DISPATCH(x.device(), add_inplace, x.grad_accumulator(), y.grad().data(), x.numel(), 1.f);
+      if (x.requires_grad())
+        IM_DISPATCH(x.device(), add_inplace_cpu, add_inplace_cuda, x.grad_accumulator(), y.grad().data(), x.numel(),
+                    1.f);
     });
   }
   return y;
@@ -61,7 +63,8 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
   for (const Tensor& t : xs) {
     offsets.push_back(off);
     const int64_t cols = t.size(d) * inner;
-    IM_DISPATCH(y.device(), block_copy, y.data(), out_cols, off, t.data(), cols, 0, rows, cols, false);
+    IM_DISPATCH(y.device(), block_copy_cpu, block_copy_cuda, y.data(), out_cols, off, t.data(), cols, 0, rows, cols,
+                false);
     off += cols;
   }
   if (autograd::needs_grad(xs)) {
@@ -70,7 +73,8 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
       for (size_t k = 0; k < xs.size(); ++k) {
         if (!xs[k].requires_grad()) continue;
         const int64_t cols = xs[k].size(d) * inner;
-        IM_DISPATCH(y.device(), block_copy, xs[k].grad_accumulator(), cols, 0, dy, out_cols, offsets[k], rows, cols, true);
+        IM_DISPATCH(y.device(), block_copy_cpu, block_copy_cuda, xs[k].grad_accumulator(), cols, 0, dy, out_cols,
+                    offsets[k], rows, cols, true);
       }
     });
   }
@@ -98,7 +102,8 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
     Shape sh = x.shape();
     sh[d] = s;
     Tensor y = Tensor::empty(sh, x.device());
-    IM_DISPATCH(x.device(), block_copy, y.data(), s * inner, 0, x.data(), in_cols, off, rows, s * inner, false);
+    IM_DISPATCH(x.device(), block_copy_cpu, block_copy_cuda, y.data(), s * inner, 0, x.data(), in_cols, off, rows,
+                s * inner, false);
     offsets.push_back(off);
     off += s * inner;
     ys.push_back(y);
@@ -110,8 +115,8 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
       for (size_t k = 0; k < ys.size(); ++k) {
         if (!ys[k].has_grad()) continue;
         const int64_t cols = ys[k].size(d) * inner;
-        IM_DISPATCH(x.device(), block_copy, x.grad_accumulator(), in_cols, offsets[k], ys[k].grad().data(), cols, 0,
-                    rows, cols, true);
+        IM_DISPATCH(x.device(), block_copy_cpu, block_copy_cuda, x.grad_accumulator(), in_cols, offsets[k],
+                    ys[k].grad().data(), cols, 0, rows, cols, true);
       }
     });
   }

@@ -22,12 +22,12 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
   check_same(b, a, "where", "b");
   check_same(a, a, "where", "a");
   Tensor y = Tensor::empty_like(a);
-  IM_DISPATCH(a.device(), where_forward, y.data(), mask.data(), a.data(), b.data(), a.numel());
+  IM_DISPATCH(a.device(), where_forward_cpu, where_forward_cuda, y.data(), mask.data(), a.data(), b.data(), a.numel());
   if (autograd::needs_grad({&a, &b})) {
     autograd::record("where", {y}, [mask, a, b, y] {
       float* da = a.requires_grad() ? a.grad_accumulator() : nullptr;
       float* db = b.requires_grad() ? b.grad_accumulator() : nullptr;
-      IM_DISPATCH(y.device(), where_backward, da, db, y.grad().data(), mask.data(), y.numel());
+      IM_DISPATCH(y.device(), where_backward_cpu, where_backward_cuda, da, db, y.grad().data(), mask.data(), y.numel());
     });
   }
   return y;
@@ -38,13 +38,15 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
   check_same(mask, x, "masked_select", "mask");
   check_same(x, x, "masked_select", "x");
   int64_t count = 0;
-  IM_DISPATCH(x.device(), mask_count, mask.data(), x.numel(), &count);
+  IM_DISPATCH(x.device(), mask_count_cpu, mask_count_cuda, mask.data(), x.numel(), &count);
   Tensor y = Tensor::empty({count}, x.device());
-  IM_DISPATCH(x.device(), masked_select_forward, y.data(), x.data(), mask.data(), x.numel());
+  IM_DISPATCH(x.device(), masked_select_forward_cpu, masked_select_forward_cuda, y.data(), x.data(), mask.data(),
+              x.numel());
   if (autograd::needs_grad({&x})) {
     autograd::record("masked_select", {y}, [x, mask, y] {
       if (x.requires_grad())
-        IM_DISPATCH(x.device(), masked_select_backward, x.grad_accumulator(), y.grad().data(), mask.data(), x.numel());
+        IM_DISPATCH(x.device(), masked_select_backward_cpu, masked_select_backward_cuda, x.grad_accumulator(),
+                    y.grad().data(), mask.data(), x.numel());
     });
   }
   return y;

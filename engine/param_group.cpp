@@ -1,7 +1,7 @@
 // Contiguous parameter storage and its views.
 #include "engine/param_group.h"
 
-#include "engine/check.h"
+#include "kernels/check.h"
 
 namespace im {
 

@@ -7,11 +7,12 @@
 namespace im {
 
 void fill_uniform(Tensor& t, Generator& gen, float lo, float hi) {
-  IM_DISPATCH(t.device(), random_uniform, t.data(), t.numel(), gen.seed, gen.next(), lo, hi);
+  IM_DISPATCH(t.device(), random_uniform_cpu, random_uniform_cuda, t.data(), t.numel(), gen.seed, gen.next(), lo, hi);
 }
 
 void fill_normal(Tensor& t, Generator& gen, float mean, float stddev) {
-  IM_DISPATCH(t.device(), random_normal, t.data(), t.numel(), gen.seed, gen.next(), mean, stddev);
+  IM_DISPATCH(t.device(), random_normal_cpu, random_normal_cuda, t.data(), t.numel(), gen.seed, gen.next(), mean,
+              stddev);
 }
 
 Tensor rand_uniform(const Shape& shape, Generator& gen, Device dev, float lo, float hi) {

@@ -1,7 +1,7 @@
 // Shape helpers: construction, element counts, printing.
 #include "engine/shape.h"
 
-#include "engine/check.h"
+#include "kernels/check.h"
 
 namespace im {
 

@@ -4,9 +4,9 @@
 #include <cstring>
 
 #include "engine/allocator.h"
-#include "engine/check.h"
-#include "engine/cuda_api.h"
 #include "engine/dispatch.h"
+#include "kernels/check.h"
+#include "kernels/cuda_api.h"
 #include "kernels/elementwise.h"
 
 namespace im {
@@ -141,7 +141,7 @@ void Tensor::fill_(float value) {
       std::memset(data(), 0, static_cast<size_t>(numel()) * sizeof(float));
     return;
   }
-  IM_DISPATCH(device(), fill, data(), numel(), value);
+  IM_DISPATCH(device(), fill_cpu, fill_cuda, data(), numel(), value);
 }
 
 Tensor Tensor::view(const Shape& s) const {

@@ -1,6 +1,6 @@
 // CUDA activations: grid-stride, one read and one write per element.
-#include "engine/cuda_context.cuh"
 #include "kernels/activation.h"
+#include "kernels/cuda_context.cuh"
 
 namespace im {
 

@@ -1,6 +1,6 @@
 // CUDA Adam: one launch for a whole parameter group (grid-stride, memory-bound).
-#include "engine/cuda_context.cuh"
 #include "kernels/adam.h"
+#include "kernels/cuda_context.cuh"
 
 namespace im {
 

@@ -3,9 +3,9 @@
 // adds a channel's partials in order. Same result for every run, whatever the scheduling.
 #include <cstdint>
 
-#include "engine/check.h"
-#include "engine/cuda_context.cuh"
 #include "kernels/batchnorm.h"
+#include "kernels/check.h"
+#include "kernels/cuda_context.cuh"
 
 namespace im {
 

@@ -1,6 +1,6 @@
 // CUDA BCE with logits: one fused pass writing block partials, then a one-block final sum.
-#include "engine/cuda_context.cuh"
 #include "kernels/bce.h"
+#include "kernels/cuda_context.cuh"
 #include "kernels/loss_reduce.cuh"
 
 namespace im {
@@ -16,59 +16,56 @@ __device__ __forceinline__ float sigmoid_of(float x) {
 
 __global__ void bce_partials(float* __restrict__ partials, const float* __restrict__ x, const float* __restrict__ t,
                              int64_t n, bool vec) {
-  const int64_t start = blockIdx.x * (int64_t)blockDim.x + threadIdx.x, stride = (int64_t)gridDim.x * blockDim.x;
-  const int64_t n4 = vec ? n / 4 : 0;
   float s = 0.f;
-  for (int64_t i = start; i < n4; i += stride) {
-    const float4 a = reinterpret_cast<const float4*>(x)[i], b = reinterpret_cast<const float4*>(t)[i];
-    s += bce_term(a.x, b.x) + bce_term(a.y, b.y) + bce_term(a.z, b.z) + bce_term(a.w, b.w);
-  }
-  for (int64_t i = 4 * n4 + start; i < n; i += stride) s += bce_term(x[i], t[i]);
-  s = lossred::block_sum(s);
-  if (threadIdx.x == 0) partials[blockIdx.x] = s;
+  lossred::grid_stride4(
+      n, vec,
+      [&](int64_t i) {
+        const float4 a = reinterpret_cast<const float4*>(x)[i], b = reinterpret_cast<const float4*>(t)[i];
+        s += bce_term(a.x, b.x) + bce_term(a.y, b.y) + bce_term(a.z, b.z) + bce_term(a.w, b.w);
+      },
+      [&](int64_t i) { s += bce_term(x[i], t[i]); });
+  lossred::store_block_sum(partials, s);
 }
 
 __global__ void bce_bwd(float* __restrict__ dx, float* __restrict__ dt, const float* __restrict__ dloss,
                         const float* __restrict__ x, const float* __restrict__ t, int64_t n, float inv_n, bool vec) {
   const float g = dloss[0] * inv_n;
-  const int64_t start = blockIdx.x * (int64_t)blockDim.x + threadIdx.x, stride = (int64_t)gridDim.x * blockDim.x;
-  const int64_t n4 = vec ? n / 4 : 0;
-  for (int64_t i = start; i < n4; i += stride) {
-    const float4 a = reinterpret_cast<const float4*>(x)[i];
-    if (dx) {
-      const float4 b = reinterpret_cast<const float4*>(t)[i];
-      float4 d = reinterpret_cast<float4*>(dx)[i];
-      d.x += g * (sigmoid_of(a.x) - b.x), d.y += g * (sigmoid_of(a.y) - b.y);
-      d.z += g * (sigmoid_of(a.z) - b.z), d.w += g * (sigmoid_of(a.w) - b.w);
-      reinterpret_cast<float4*>(dx)[i] = d;
-    }
-    if (dt) {
-      float4 d = reinterpret_cast<float4*>(dt)[i];
-      d.x -= g * a.x, d.y -= g * a.y, d.z -= g * a.z, d.w -= g * a.w;
-      reinterpret_cast<float4*>(dt)[i] = d;
-    }
-  }
-  for (int64_t i = 4 * n4 + start; i < n; i += stride) {
-    if (dx) dx[i] += g * (sigmoid_of(x[i]) - t[i]);
-    if (dt) dt[i] -= g * x[i];
-  }
+  lossred::grid_stride4(
+      n, vec,
+      [&](int64_t i) {
+        const float4 a = reinterpret_cast<const float4*>(x)[i];
+        if (dx) {
+          const float4 b = reinterpret_cast<const float4*>(t)[i];
+          float4 d = reinterpret_cast<float4*>(dx)[i];
+          d.x += g * (sigmoid_of(a.x) - b.x), d.y += g * (sigmoid_of(a.y) - b.y);
+          d.z += g * (sigmoid_of(a.z) - b.z), d.w += g * (sigmoid_of(a.w) - b.w);
+          reinterpret_cast<float4*>(dx)[i] = d;
+        }
+        if (dt) {
+          float4 d = reinterpret_cast<float4*>(dt)[i];
+          d.x -= g * a.x, d.y -= g * a.y, d.z -= g * a.z, d.w -= g * a.w;
+          reinterpret_cast<float4*>(dt)[i] = d;
+        }
+      },
+      [&](int64_t i) {
+        if (dx) dx[i] += g * (sigmoid_of(x[i]) - t[i]);
+        if (dt) dt[i] -= g * x[i];
+      });
 }
 }  // namespace
 
 void bce_forward_cuda(float* loss, const float* x, const float* t, int64_t n) {
-  const int blocks = lossred::blocks_for((n + 3) / 4);
-  float* partials = lossred::partials_buffer(blocks);
-  const bool vec = n % 4 == 0 && lossred::aligned16(x, t);
-  bce_partials<<<blocks, kThreads, 0, cuda::stream()>>>(partials, x, t, n, vec);
+  const lossred::Pass4 p = lossred::pass4(n, x, t);
+  float* partials = lossred::partials_buffer(p.blocks);
+  bce_partials<<<p.blocks, kThreads, 0, cuda::stream()>>>(partials, x, t, n, p.vec);
   IM_CUDA_LAUNCH_CHECK();
-  lossred::finalize_sum(loss, partials, blocks, n > 0 ? 1.0 / static_cast<double>(n) : 0.0, 0.0);
+  lossred::finalize_sum(loss, partials, p.blocks, n > 0 ? 1.0 / static_cast<double>(n) : 0.0, 0.0);
 }
 
 void bce_backward_cuda(float* dx, float* dt, const float* dloss, const float* x, const float* t, int64_t n) {
   if (n == 0 || (!dx && !dt)) return;
-  const bool vec = n % 4 == 0 && lossred::aligned16(dx, dt, x, t);
-  bce_bwd<<<lossred::blocks_for((n + 3) / 4), kThreads, 0, cuda::stream()>>>(dx, dt, dloss, x, t, n,
-                                                                             1.f / static_cast<float>(n), vec);
+  const lossred::Pass4 p = lossred::pass4(n, dx, dt, x, t);
+  bce_bwd<<<p.blocks, kThreads, 0, cuda::stream()>>>(dx, dt, dloss, x, t, n, 1.f / static_cast<float>(n), p.vec);
   IM_CUDA_LAUNCH_CHECK();
 }
 

@@ -3,8 +3,8 @@
 // pass that adds the block partials in order (no float atomics).
 #include <cstdint>
 
-#include "engine/cuda_context.cuh"
 #include "kernels/binary.h"
+#include "kernels/cuda_context.cuh"
 
 namespace im {
 

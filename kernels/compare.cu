@@ -1,6 +1,6 @@
 // CUDA comparison masks.
-#include "engine/cuda_context.cuh"
 #include "kernels/compare.h"
+#include "kernels/cuda_context.cuh"
 
 namespace im {
 

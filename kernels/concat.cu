@@ -1,6 +1,6 @@
 // CUDA block copies: cudaMemcpy2DAsync for plain copies, a 2D grid-stride kernel to accumulate.
-#include "engine/cuda_context.cuh"
 #include "kernels/concat.h"
+#include "kernels/cuda_context.cuh"
 
 namespace im {
 

@@ -7,9 +7,10 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
-#include "engine/tensor.h"
+#include "kernels/check.h"
 #include "kernels/gemm_cpu.h"
 
 namespace im {
@@ -41,14 +42,31 @@ Bands bands(const ConvGeometry& g) {
 // Small convolutions (tests, tiny layers) run on one thread: waking the team costs more.
 bool worth_threads(const ConvGeometry& g) { return g.n * g.o * g.K() * g.P() > (int64_t(1) << 18); }
 
+// Uninitialized floats, 64-byte aligned, owned by one call (packed weights, patch buffers, partial
+// sums). Freed blocks of the same sizes are reused by malloc on the next call.
+class Buffer {
+ public:
+  explicit Buffer(int64_t n) {
+    if (n <= 0) return;
+    const size_t bytes = (sizeof(float) * static_cast<size_t>(n) + 63) / 64 * 64;
+    p_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+    IM_CHECK(p_, "conv: out of memory for " << (bytes >> 20) << " MiB of scratch");
+  }
+  ~Buffer() { std::free(p_); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  float* data() const { return p_; }
+
+ private:
+  float* p_ = nullptr;
+};
+
 // Scratch for every thread: thread t owns [t * per, (t + 1) * per).
 struct Scratch {
-  Tensor t;
   int64_t per = 0;
-  explicit Scratch(int64_t per_thread) : per(per_thread) {
-    if (per > 0) t = Tensor::empty({per * omp_get_max_threads()});
-  }
-  float* mine() const { return per > 0 ? t.data() + per * omp_get_thread_num() : nullptr; }
+  Buffer b;
+  explicit Scratch(int64_t per_thread) : per(per_thread), b(per > 0 ? per * omp_get_max_threads() : 0) {}
+  float* mine() const { return per > 0 ? b.data() + per * omp_get_thread_num() : nullptr; }
 };
 }  // namespace
 
@@ -56,7 +74,7 @@ void conv_gemm_forward(float* y, const float* x, const float* w, const float* bi
                        bool accumulate) {
   const int64_t K = g.K(), P = g.P(), O = g.o, X = g.c * g.h * g.w;
   const Bands b = bands(g);
-  Tensor wpack = Tensor::empty({packed_a_size(O, K)});
+  Buffer wpack(packed_a_size(O, K));
   const PackedA W = pack_a(wpack.data(), MatView{w, K, 1}, O, K);
 #pragma omp parallel for schedule(static) if (worth_threads(g))
   for (int64_t t = 0; t < g.n * b.count; ++t) {
@@ -78,7 +96,7 @@ void conv_gemm_backward_data(float* x, const float* y, const float* w, const flo
     // At stride 1 the adjoint is itself a convolution, of y with the weights transposed and
     // flipped: it writes x directly, without the col buffer and col2im.
     const int64_t k = g.k, kk = k * k;
-    Tensor flipped = Tensor::empty({g.c, g.o, k, k});
+    Buffer flipped(g.c * g.o * k * k);
     float* f = flipped.data();
     for (int64_t c = 0; c < g.c; ++c)
       for (int64_t o = 0; o < g.o; ++o)
@@ -88,7 +106,7 @@ void conv_gemm_backward_data(float* x, const float* y, const float* w, const flo
   }
   const int64_t K = g.K(), P = g.P(), O = g.o, X = g.c * g.h * g.w;
   const Bands b = bands(g);
-  Tensor wpack = Tensor::empty({packed_a_size(K, O)});
+  Buffer wpack(packed_a_size(K, O));
   const PackedA Wt = pack_a(wpack.data(), MatView{w, 1, K}, K, O);  // W^T [K x O]
   Scratch scratch(g.pointwise() ? 0 : K * b.rows * g.wo);
   // One task per image: the bands of an image overlap in x (col2im adds across band edges).
@@ -125,7 +143,7 @@ void conv_gemm_backward_weight(float* dw, const float* x, const float* y, const 
   const int64_t nchunks = b.count > 1 ? g.n * b.count : (g.n + per_chunk - 1) / per_chunk;
   const int64_t max_cols = b.count > 1 ? b.rows * g.wo : per_chunk * P;
   const int64_t groups = std::min(nchunks, kWeightGroups);
-  Tensor partial = Tensor::empty({groups, O, K});
+  Buffer partial(groups * O * K);
   Scratch scratch(packed_a_size(O, max_cols) + (per_chunk > 1 ? O * max_cols : 0));
 #pragma omp parallel if (worth_threads(g))
   {

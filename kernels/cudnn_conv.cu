@@ -9,9 +9,9 @@
 #include <tuple>
 #include <vector>
 
-#include "engine/check.h"
-#include "engine/cuda_api.h"
-#include "engine/cuda_context.cuh"
+#include "kernels/check.h"
+#include "kernels/cuda_api.h"
+#include "kernels/cuda_context.cuh"
 #include "kernels/cudnn_conv.h"
 
 namespace im {

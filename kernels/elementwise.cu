@@ -1,5 +1,5 @@
 // CUDA versions of kernels/elementwise.h (grid-stride loops, float4 where aligned).
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 #include "kernels/elementwise.h"
 
 namespace im {

@@ -1,6 +1,6 @@
 // CUDA gamma transform: grid (blocks per sample, N), so each block reads its exponent once and no
 // element index is divided; float4 loads and stores where the sample rows are 16-byte aligned.
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 #include "kernels/gamma.h"
 #include "kernels/loss_reduce.cuh"
 
@@ -16,35 +16,35 @@ __global__ void gamma_fwd(float* __restrict__ y, const float* __restrict__ x, co
                           int64_t per, bool vec) {
   const int64_t base = blockIdx.y * per;
   const float g = gamma[blockIdx.y];
-  const int64_t start = blockIdx.x * (int64_t)blockDim.x + threadIdx.x, stride = (int64_t)gridDim.x * blockDim.x;
-  const int64_t n4 = vec ? per / 4 : 0;
   const float4* x4 = reinterpret_cast<const float4*>(x + base);
   float4* y4 = reinterpret_cast<float4*>(y + base);
-  for (int64_t i = start; i < n4; i += stride) {
-    float4 v = x4[i];
-    y4[i] = make_float4(gamma_of(v.x, g), gamma_of(v.y, g), gamma_of(v.z, g), gamma_of(v.w, g));
-  }
-  for (int64_t i = 4 * n4 + start; i < per; i += stride) y[base + i] = gamma_of(x[base + i], g);
+  lossred::grid_stride4(
+      per, vec,
+      [&](int64_t i) {
+        float4 v = x4[i];
+        y4[i] = make_float4(gamma_of(v.x, g), gamma_of(v.y, g), gamma_of(v.z, g), gamma_of(v.w, g));
+      },
+      [&](int64_t i) { y[base + i] = gamma_of(x[base + i], g); });
 }
 
 __global__ void gamma_bwd(float* __restrict__ dx, const float* __restrict__ dy, const float* __restrict__ x,
                           const float* __restrict__ gamma, int64_t per, bool vec) {
   const int64_t base = blockIdx.y * per;
   const float g = gamma[blockIdx.y];
-  const int64_t start = blockIdx.x * (int64_t)blockDim.x + threadIdx.x, stride = (int64_t)gridDim.x * blockDim.x;
-  const int64_t n4 = vec ? per / 4 : 0;
   const float4* x4 = reinterpret_cast<const float4*>(x + base);
   const float4* dy4 = reinterpret_cast<const float4*>(dy + base);
   float4* dx4 = reinterpret_cast<float4*>(dx + base);
-  for (int64_t i = start; i < n4; i += stride) {
-    float4 v = x4[i], d = dy4[i], acc = dx4[i];
-    acc.x += d.x * dgamma_of(v.x, g);
-    acc.y += d.y * dgamma_of(v.y, g);
-    acc.z += d.z * dgamma_of(v.z, g);
-    acc.w += d.w * dgamma_of(v.w, g);
-    dx4[i] = acc;
-  }
-  for (int64_t i = 4 * n4 + start; i < per; i += stride) dx[base + i] += dy[base + i] * dgamma_of(x[base + i], g);
+  lossred::grid_stride4(
+      per, vec,
+      [&](int64_t i) {
+        float4 v = x4[i], d = dy4[i], acc = dx4[i];
+        acc.x += d.x * dgamma_of(v.x, g);
+        acc.y += d.y * dgamma_of(v.y, g);
+        acc.z += d.z * dgamma_of(v.z, g);
+        acc.w += d.w * dgamma_of(v.w, g);
+        dx4[i] = acc;
+      },
+      [&](int64_t i) { dx[base + i] += dy[base + i] * dgamma_of(x[base + i], g); });
 }
 
 dim3 grid_for_samples(int64_t N, int64_t per) {

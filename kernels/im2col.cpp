@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "engine/check.h"
+#include "kernels/check.h"
 #include "kernels/parallel.h"
 
 #include <immintrin.h>

@@ -8,8 +8,8 @@
 //   dx = dy w    <=>  dXc = dx^T = w^T dy^T = Wc dYc   : gemm(N, N, m=in,  n=N,   k=out, A=Wc, B=dYc)
 //   dw = dy^T x  <=>  dWc = dw^T = x^T dy  = Xc dYc^T  : gemm(N, T, m=in,  n=out, k=N,   A=Xc, B=dYc)
 // The backward products accumulate (beta = 1).
-#include "engine/check.h"
-#include "engine/cuda_context.cuh"
+#include "kernels/check.h"
+#include "kernels/cuda_context.cuh"
 #include "kernels/linear.h"
 
 namespace im {

@@ -1,12 +1,13 @@
-// Deterministic block reductions shared by the fused loss kernels: each block writes its partial
-// sums, then one block sums the partials in a fixed order. No floating-point atomics, so a loss is
-// bitwise reproducible run to run on a given GPU.
+// The skeleton shared by the fused elementwise kernels (losses, gamma, reparameterize): the
+// grid-stride pass in float4 steps with its scalar tail, and the deterministic two-pass sum (each
+// block writes its partial sums, then one block sums the partials in a fixed order). No
+// floating-point atomics, so a loss is bitwise reproducible run to run on a given GPU.
 #pragma once
 #include <cuda_runtime.h>
 
 #include <cstdint>
 
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 
 namespace im::lossred {
 
@@ -24,6 +25,27 @@ inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 
 template <class... P>
 inline bool aligned16(const void* p, P... rest) {
   return aligned16(p) && aligned16(rest...);
+}
+
+// The launch of a grid-stride pass over n floats taken four at a time: its blocks, and whether it may
+// load float4 (n % 4 == 0 and every pointer given 16-byte aligned).
+struct Pass4 {
+  int blocks;
+  bool vec;
+};
+template <class... P>
+inline Pass4 pass4(int64_t n, P... pointers) {
+  return {blocks_for((n + 3) / 4), n % 4 == 0 && aligned16(pointers...)};
+}
+
+// The grid-stride pass over n floats: vec4(i) for each whole float4 i when vec, then one(i) for
+// each float left (all of [0, n) when !vec). Each thread visits fixed indices in a fixed order.
+template <class Vec4, class One>
+__device__ __forceinline__ void grid_stride4(int64_t n, bool vec, Vec4 vec4, One one) {
+  const int64_t start = blockIdx.x * (int64_t)blockDim.x + threadIdx.x, stride = (int64_t)gridDim.x * blockDim.x;
+  const int64_t n4 = vec ? n / 4 : 0;
+  for (int64_t i = start; i < n4; i += stride) vec4(i);
+  for (int64_t i = 4 * n4 + start; i < n; i += stride) one(i);
 }
 
 template <class T>
@@ -45,6 +67,12 @@ __device__ T block_sum(T v) {
   T r = 0;
   if (warp == 0) r = warp_sum(lane < warps ? warp_part[lane] : T(0));
   return r;
+}
+
+// The first pass of a two-pass sum: partials[blockIdx.x] = the block's sum of v (thread 0 writes it).
+__device__ __forceinline__ void store_block_sum(float* partials, float v) {
+  v = block_sum(v);
+  if (threadIdx.x == 0) partials[blockIdx.x] = v;
 }
 
 // Sum of p[0..n) by one block, each thread taking a fixed strided share, in double; thread 0 has it.

@@ -1,5 +1,5 @@
 // CUDA versions of kernels/random.h: one thread per element, Philox evaluated in place.
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 #include "kernels/philox.h"
 #include "kernels/random.h"
 

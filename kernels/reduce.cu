@@ -2,7 +2,7 @@
 // summed in double by one warp, block or thread in a fixed order, and the slices added in order.
 #include <cstdint>
 
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 #include "kernels/reduce.h"
 
 namespace im {

@@ -1,6 +1,6 @@
 // CUDA reparameterization: one thread per element evaluates Philox and Box-Muller in place (the
 // noise never makes a round trip through memory unless the backward needs it).
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 #include "kernels/loss_reduce.cuh"
 #include "kernels/philox.h"
 #include "kernels/reparam.h"
@@ -19,29 +19,29 @@ __global__ void reparam_fwd(float* __restrict__ z, float* __restrict__ eps, cons
 
 __global__ void reparam_bwd(float* __restrict__ dmu, float* __restrict__ dlogvar, const float* __restrict__ dz,
                             const float* __restrict__ eps, const float* __restrict__ logvar, int64_t n, bool vec) {
-  const int64_t start = blockIdx.x * (int64_t)blockDim.x + threadIdx.x, stride = (int64_t)gridDim.x * blockDim.x;
-  const int64_t n4 = vec ? n / 4 : 0;
-  for (int64_t i = start; i < n4; i += stride) {
-    const float4 d = reinterpret_cast<const float4*>(dz)[i];
-    if (dmu) {
-      float4 m = reinterpret_cast<float4*>(dmu)[i];
-      m.x += d.x, m.y += d.y, m.z += d.z, m.w += d.w;
-      reinterpret_cast<float4*>(dmu)[i] = m;
-    }
-    if (dlogvar) {
-      const float4 e = reinterpret_cast<const float4*>(eps)[i], lv = reinterpret_cast<const float4*>(logvar)[i];
-      float4 g = reinterpret_cast<float4*>(dlogvar)[i];
-      g.x += d.x * e.x * 0.5f * expf(0.5f * lv.x);
-      g.y += d.y * e.y * 0.5f * expf(0.5f * lv.y);
-      g.z += d.z * e.z * 0.5f * expf(0.5f * lv.z);
-      g.w += d.w * e.w * 0.5f * expf(0.5f * lv.w);
-      reinterpret_cast<float4*>(dlogvar)[i] = g;
-    }
-  }
-  for (int64_t i = 4 * n4 + start; i < n; i += stride) {
-    if (dmu) dmu[i] += dz[i];
-    if (dlogvar) dlogvar[i] += dz[i] * eps[i] * 0.5f * expf(0.5f * logvar[i]);
-  }
+  lossred::grid_stride4(
+      n, vec,
+      [&](int64_t i) {
+        const float4 d = reinterpret_cast<const float4*>(dz)[i];
+        if (dmu) {
+          float4 m = reinterpret_cast<float4*>(dmu)[i];
+          m.x += d.x, m.y += d.y, m.z += d.z, m.w += d.w;
+          reinterpret_cast<float4*>(dmu)[i] = m;
+        }
+        if (dlogvar) {
+          const float4 e = reinterpret_cast<const float4*>(eps)[i], lv = reinterpret_cast<const float4*>(logvar)[i];
+          float4 g = reinterpret_cast<float4*>(dlogvar)[i];
+          g.x += d.x * e.x * 0.5f * expf(0.5f * lv.x);
+          g.y += d.y * e.y * 0.5f * expf(0.5f * lv.y);
+          g.z += d.z * e.z * 0.5f * expf(0.5f * lv.z);
+          g.w += d.w * e.w * 0.5f * expf(0.5f * lv.w);
+          reinterpret_cast<float4*>(dlogvar)[i] = g;
+        }
+      },
+      [&](int64_t i) {
+        if (dmu) dmu[i] += dz[i];
+        if (dlogvar) dlogvar[i] += dz[i] * eps[i] * 0.5f * expf(0.5f * logvar[i]);
+      });
 }
 }  // namespace
 
@@ -55,9 +55,8 @@ void reparameterize_forward_cuda(float* z, float* eps, const float* mu, const fl
 void reparameterize_backward_cuda(float* dmu, float* dlogvar, const float* dz, const float* eps, const float* logvar,
                                   int64_t n) {
   if (n == 0 || (!dmu && !dlogvar)) return;
-  const bool vec = n % 4 == 0 && lossred::aligned16(dmu, dlogvar, dz, eps, logvar);
-  reparam_bwd<<<lossred::blocks_for((n + 3) / 4), lossred::kThreads, 0, cuda::stream()>>>(dmu, dlogvar, dz, eps,
-                                                                                          logvar, n, vec);
+  const lossred::Pass4 p = lossred::pass4(n, dmu, dlogvar, dz, eps, logvar);
+  reparam_bwd<<<p.blocks, lossred::kThreads, 0, cuda::stream()>>>(dmu, dlogvar, dz, eps, logvar, n, p.vec);
   IM_CUDA_LAUNCH_CHECK();
 }
 

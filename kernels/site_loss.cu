@@ -3,7 +3,7 @@
 // summed in a fixed order, with no second pass and no atomics.
 #include <math_constants.h>
 
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 #include "kernels/loss_reduce.cuh"
 #include "kernels/site_loss.h"
 

@@ -1,6 +1,6 @@
 // CUDA SSIM loss: the tiled kernels of kernels/ssim_tile.cuh at the tile size that won the benchmark
 // (benchmarks/imunity_bench_kernels.cu), plus the deterministic final sum of the block partials.
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 #include "kernels/loss_reduce.cuh"
 #include "kernels/ssim.h"
 #include "kernels/ssim_tile.cuh"

@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 #include "kernels/loss_reduce.cuh"
 #include "kernels/ssim.h"
 #include "kernels/ssim_math.h"

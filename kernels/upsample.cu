@@ -1,6 +1,6 @@
 // CUDA nearest 2x upsampling: one thread per output element forward, one per input element backward
 // (it sums its own 2 x 2 block: no atomics, the same order as the CPU twin).
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 #include "kernels/upsample.h"
 
 namespace im {

@@ -3,7 +3,7 @@
 // tile scans its own flags and moves its elements; the backward replays the same positions.
 #include <cstdint>
 
-#include "engine/cuda_context.cuh"
+#include "kernels/cuda_context.cuh"
 #include "kernels/where.h"
 
 namespace im {

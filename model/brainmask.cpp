@@ -3,9 +3,9 @@
 
 #include <cmath>
 
-#include "engine/check.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
+#include "kernels/check.h"
 
 namespace im::model {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <set>
 
-#include "engine/check.h"
+#include "kernels/check.h"
 
 namespace im::model {
 

@@ -4,9 +4,8 @@
 #include <cmath>
 
 #include "engine/autograd.h"
-#include "engine/check.h"
-#include "engine/losses.h"
 #include "engine/ops.h"
+#include "kernels/check.h"
 
 namespace im::model {
 

@@ -6,11 +6,11 @@
 #include <csignal>
 #include <cstdio>
 
-#include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "io/error.h"
 #include "io/n4.h"
 #include "io/nifti.h"
+#include "kernels/cuda_api.h"
 #include "tools/common/brain_mask.h"
 #include "tools/harmonize/harmonize.h"
 #include "tools/harmonize/harmonize_batch.h"

@@ -10,11 +10,11 @@
 #include <fstream>
 
 #include "engine/autograd.h"
-#include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
 #include "io/sampler.h"
+#include "kernels/cuda_api.h"
 #include "model/trainer.h"
 #include "tools/common/checkpoint.h"
 #include "tools/common/progress.h"

@@ -2,9 +2,9 @@
 // the deterministic switch; the CUDA side of each is in tests/parity/parity_device.cpp.
 #include <catch2/catch.hpp>
 
-#include "engine/check.h"
-#include "engine/cuda_api.h"
 #include "engine/device.h"
+#include "kernels/check.h"
+#include "kernels/cuda_api.h"
 
 using namespace im;
 

@@ -2,8 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include "engine/allocator.h"
-#include "engine/check.h"
 #include "engine/tensor.h"
+#include "kernels/check.h"
 
 using namespace im;
 

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "engine/autograd.h"
-#include "engine/check.h"
+#include "kernels/check.h"
 #include "model/brainmask.h"
 #include "support/fixtures.h"
 #include "support/gradcheck.h"

@@ -5,8 +5,8 @@
 #include <cmath>
 
 #include "engine/autograd.h"
-#include "engine/check.h"
 #include "engine/ops.h"
+#include "kernels/check.h"
 #include "model/imunity.h"
 #include "model/state.h"
 #include "support/fixtures.h"

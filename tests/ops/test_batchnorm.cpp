@@ -5,9 +5,9 @@
 #include <cmath>
 
 #include "engine/autograd.h"
-#include "engine/check.h"
 #include "engine/device.h"
 #include "engine/ops.h"
+#include "kernels/check.h"
 #include "support/fixtures.h"
 #include "support/gradcheck.h"
 

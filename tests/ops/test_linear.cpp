@@ -3,9 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include "engine/autograd.h"
-#include "engine/check.h"
 #include "engine/device.h"
 #include "engine/ops.h"
+#include "kernels/check.h"
 #include "support/fixtures.h"
 #include "support/gradcheck.h"
 

@@ -1,5 +1,5 @@
 // Fused ImUnity losses (engine/losses.h) against PyTorch fixtures (tests/reference/torch_losses.py),
-// plus properties that hold by definition: empty masks, SSIM of identical images, Philox noise.
+// plus properties that hold by definition: empty masks, SSIM of identical images.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -7,7 +7,6 @@
 #include "engine/autograd.h"
 #include "engine/device.h"
 #include "engine/losses.h"
-#include "kernels/philox.h"
 #include "support/fixtures.h"
 #include "support/gradcheck.h"
 
@@ -24,15 +23,6 @@ void check_close(const Tensor& t, const nlohmann::json& ref, double tol, const s
 
 constexpr double kLossTol = 2e-6, kGradTol = 2e-5;
 }  // namespace
-
-TEST_CASE("losses: gamma transform matches PyTorch") {
-  nlohmann::json fx = test::load_fixture("losses")["gamma"];
-  Tensor x = leaf(fx["x"]);
-  Tensor y = gamma_transform(x, test::fixture_tensor(fx["gamma"]));
-  check_close(y, fx["y"], kLossTol, "y");
-  autograd::backward(y, test::fixture_tensor(fx["dy"]));
-  check_close(x.grad(), fx["dx"], kGradTol, "dx");
-}
 
 TEST_CASE("losses: KL divergence matches PyTorch") {
   nlohmann::json fx = test::load_fixture("losses")["kl"];
@@ -125,25 +115,6 @@ TEST_CASE("losses: SSIM of identical images is 1 (loss 0) and a stationary point
   }
 }
 
-TEST_CASE("losses: reparameterize draws kernels/philox.h's normals and returns mu + eps * exp(logvar / 2)") {
-  Tensor mu = test::random_tensor({2, 3, 5, 7}, 4, -2.f, 2.f);
-  Tensor lv = test::random_tensor({2, 3, 5, 7}, 5, -3.f, 1.f);
-  Generator gen(1234, 17);
-  Tensor eps;
-  Tensor z = reparameterize(mu, lv, gen, &eps);
-  CHECK(gen.offset == 18u);  // one draw per call
-  REQUIRE(eps.defined());
-  std::vector<float> e = eps.to_vector(), zv = z.to_vector(), m = mu.to_vector(), l = lv.to_vector();
-  for (size_t i = 0; i < e.size(); ++i) {
-    CHECK(e[i] == philox::normal(1234, 17, i));
-    double expect = m[i] + static_cast<double>(e[i]) * std::exp(0.5 * l[i]);
-    CHECK(std::fabs(zv[i] - expect) <= 1e-6 * (1 + std::fabs(expect)));
-  }
-  Tensor eps2;
-  reparameterize(mu, lv, gen, &eps2);
-  CHECK(eps2.to_vector() != e);  // the next call takes the next offset
-}
-
 TEST_CASE("losses: CPU losses do not depend on the thread count") {
   const int threads = num_threads();
   Tensor a = test::random_tensor({4, 1, 96, 96}, 6, 0.f, 1.f), b = test::random_tensor({4, 1, 96, 96}, 7, 0.f, 1.f);
@@ -168,6 +139,5 @@ TEST_CASE("losses: bad shapes and labels are reported") {
   Tensor logits = Tensor::zeros({3, 4});
   CHECK_THROWS_WITH(site_cross_entropy(logits, Tensor::from_vector({0, 4, 1}, {3})), Catch::Contains("label 4"));
   CHECK_THROWS_WITH(site_cross_entropy(logits, Tensor::from_vector({0, 1.5f, 1}, {3})), Catch::Contains("label 1.5"));
-  CHECK_THROWS_WITH(gamma_transform(img, Tensor::zeros({3})), Catch::Contains("one exponent per sample"));
   CHECK_THROWS_WITH(kl_divergence(Tensor::zeros({2, 3}), Tensor::zeros({2, 4})), Catch::Contains("differ"));
 }

@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include "engine/autograd.h"
-#include "engine/check.h"
 #include "engine/ops.h"
+#include "kernels/check.h"
 #include "support/fixtures.h"
 #include "support/gradcheck.h"
 

@@ -5,8 +5,8 @@
 
 #include <cstdio>
 
-#include "engine/cuda_api.h"
 #include "engine/device.h"
+#include "kernels/cuda_api.h"
 
 int main(int argc, char** argv) {
   if (!im::cuda_available()) {

@@ -5,10 +5,10 @@
 #include <string>
 
 #include "engine/autograd.h"
-#include "engine/cuda_api.h"
 #include "engine/ops.h"
 #include "kernels/conv2d.h"
 #include "kernels/conv_transpose2d.h"
+#include "kernels/cuda_api.h"
 #include "kernels/cudnn_conv.h"
 #include "support/gradcheck.h"
 

@@ -6,10 +6,10 @@
 #include <numeric>
 
 #include "engine/allocator.h"
-#include "engine/check.h"
-#include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "engine/ops.h"
+#include "kernels/check.h"
+#include "kernels/cuda_api.h"
 
 using namespace im;
 

@@ -1,8 +1,8 @@
 // CPU vs CUDA: linear (cuBLAS at full fp32; a TF32 run checks the math-mode switch).
 #include <catch2/catch.hpp>
 
-#include "engine/cuda_api.h"
 #include "engine/ops.h"
+#include "kernels/cuda_api.h"
 #include "support/gradcheck.h"
 
 using namespace im;

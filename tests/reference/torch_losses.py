@@ -1,5 +1,5 @@
 """Reference values and gradients of the fused ImUnity losses (engine/losses.h), in float64 with
-PyTorch: gamma transform, KL divergence, site cross-entropy with label smoothing (F.cross_entropy),
+PyTorch: KL divergence, site cross-entropy with label smoothing (F.cross_entropy),
 the confusion loss of eq. (2), BCE with logits (F.binary_cross_entropy_with_logits), masked L1,
 and SSIM computed as TensorFlow's tf.image.ssim (re-implemented below with conv2d), itself
 cross-checked against scikit-image."""
@@ -23,17 +23,6 @@ def inputs(seed, *shape, lo=-1.0, hi=1.0):
 def grads(loss, *xs):
     return torch.autograd.grad(loss, xs)
 
-
-# ---- gamma transform: y = x^g per sample, 0 (and a zero gradient) where x == 0.
-x = inputs(1, 3, 1, 5, 6, lo=0.0, hi=1.0)
-x[0, 0, 0, :3] = 0.0
-x.requires_grad_()
-g = inputs(2, 3, lo=0.5, hi=1.5)
-dy = inputs(3, 3, 1, 5, 6)
-xg = x.clamp_min(1e-30) ** g.view(3, 1, 1, 1)
-y = torch.where(x > 0, xg, torch.zeros_like(x))
-(dx,) = torch.autograd.grad(y, x, dy)
-out["gamma"] = {"x": x, "gamma": g, "dy": dy, "y": y, "dx": dx}
 
 # ---- KL(N(mu, exp(lv)) || N(0, 1)), summed per sample, mean over the batch.
 mu = inputs(4, 3, 4, 2, 2, lo=-2, hi=2).requires_grad_()

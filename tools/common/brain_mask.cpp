@@ -8,11 +8,11 @@
 #include <mutex>
 
 #include "engine/autograd.h"
-#include "engine/check.h"
 #include "engine/ops.h"
 #include "io/error.h"
 #include "io/normalize.h"
 #include "io/safetensors.h"
+#include "kernels/check.h"
 #include "tools/common/sha256.h"
 
 namespace im::tools {

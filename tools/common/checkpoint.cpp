@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/check.h"
 #include "io/error.h"
 #include "io/safetensors.h"
+#include "kernels/check.h"
 #include "model/state.h"
 
 namespace im::tools {

@@ -11,7 +11,6 @@
 #include <fstream>
 #include <limits>
 
-#include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "eval/slice_tiles.h"
 #include "eval/texture.h"
@@ -22,6 +21,7 @@
 #include "io/orientation.h"
 #include "io/prep.h"
 #include "io/simulate.h"
+#include "kernels/cuda_api.h"
 #include "tools/harmonize/harmonize.h"
 #include "tools/repro/repro_baselines.h"
 

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <set>
 
-#include "engine/check.h"
 #include "io/error.h"
+#include "kernels/check.h"
 
 namespace im::tools {
 

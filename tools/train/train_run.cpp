@@ -11,13 +11,13 @@
 #include <fstream>
 #include <memory>
 
-#include "engine/check.h"
-#include "engine/cuda_api.h"
 #include "engine/device.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
 #include "io/n4.h"
 #include "io/sampler.h"
+#include "kernels/check.h"
+#include "kernels/cuda_api.h"
 #include "model/trainer.h"
 #include "tools/common/brain_mask.h"
 #include "tools/common/checkpoint.h"

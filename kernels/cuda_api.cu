@@ -1,5 +1,5 @@
-// The CUDA runtime side of the engine: device choice and probe, raw memory, pinned staging for
-// asynchronous uploads, the stream and library handles, the shared workspace, the TF32,
+// The CUDA runtime under the kernels and the engine: device choice and probe, raw memory, pinned
+// staging for asynchronous uploads, the stream and library handles, the shared workspace, the TF32,
 // deterministic and synchronize-after-launch switches.
 #include <algorithm>
 #include <atomic>
@@ -9,10 +9,9 @@
 #include <mutex>
 #include <string>
 
-#include "engine/allocator.h"
-#include "engine/check.h"
-#include "engine/cuda_api.h"
-#include "engine/cuda_context.cuh"
+#include "kernels/check.h"
+#include "kernels/cuda_api.h"
+#include "kernels/cuda_context.cuh"
 
 namespace im::cuda {
 
@@ -134,6 +133,12 @@ cudaStream_t stream() { return ctx().stream; }
 cublasHandle_t cublas() { return ctx().cublas; }
 cudnnHandle_t cudnn() { return ctx().cudnn; }
 
+namespace {
+void (*g_release_cache)() = nullptr;  // constant-initialized: set_release_cache may run at static init
+}  // namespace
+
+void set_release_cache(void (*release)()) { g_release_cache = release; }
+
 void* workspace(size_t bytes) {
   Context& c = ctx();
   if (bytes > c.workspace_bytes) {
@@ -146,7 +151,7 @@ void* workspace(size_t bytes) {
     const size_t want = bytes + bytes / 4;
     c.workspace = raw_try_malloc(want);
     if (!c.workspace) {  // as the caching allocator does: give its cache back and try once more
-      release_cached(Device::CUDA);
+      if (g_release_cache) g_release_cache();
       c.workspace = raw_malloc(want);
     }
     c.workspace_bytes = want;

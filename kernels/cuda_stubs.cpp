@@ -1,7 +1,7 @@
 // CPU-only builds: the CUDA entry points exist but report that this build has no CUDA backend.
 #if !defined(IMUNITY_WITH_CUDA)
-#include "engine/check.h"
-#include "engine/cuda_api.h"
+#include "kernels/check.h"
+#include "kernels/cuda_api.h"
 
 namespace im::cuda {
 
@@ -18,6 +18,7 @@ void set_device(int) { no_cuda(); }
 void* raw_malloc(size_t) { no_cuda(); }
 void* raw_try_malloc(size_t) { no_cuda(); }
 void raw_free(void*) {}
+void set_release_cache(void (*)()) {}
 void copy_h2d(void*, const void*, size_t) { no_cuda(); }
 void copy_d2h(void*, const void*, size_t) { no_cuda(); }
 void copy_d2d(void*, const void*, size_t) { no_cuda(); }

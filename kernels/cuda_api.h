@@ -1,5 +1,5 @@
-// Host-side entry points of the CUDA runtime used by the engine, callable from plain C++.
-// Implemented in cuda_api.cu; in CPU-only builds cuda_stubs.cpp defines them to throw.
+// Host-side entry points of the CUDA runtime used by the kernels and the engine, callable from plain
+// C++. Implemented in cuda_api.cu; in CPU-only builds cuda_stubs.cpp defines them to throw.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -21,6 +21,10 @@ void set_device(int index);
 void* raw_malloc(size_t bytes);
 void* raw_try_malloc(size_t bytes);
 void raw_free(void* p);
+// What the shared workspace (cuda_context.cuh) calls when its allocation fails, before its one
+// retry: the engine's caching allocator installs the release of its cached device blocks
+// (engine/allocator.cpp), as the kernels cannot call up into the engine.
+void set_release_cache(void (*release)());
 // Copies on the engine's stream. Host-to-device copies go through pinned staging buffers and do
 // not wait for the stream (the source may be freed at once); copies to the host wait for it.
 void copy_h2d(void* dst, const void* src, size_t bytes);

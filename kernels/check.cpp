@@ -1,5 +1,5 @@
 // Error construction for IM_CHECK.
-#include "engine/check.h"
+#include "kernels/check.h"
 
 namespace im {
 
