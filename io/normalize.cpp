@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "io/error.h"
+#include "io/intensity_map.h"
 
 namespace im::io {
 
@@ -138,7 +139,8 @@ double order_statistic(std::vector<float>& values, double q) {
   return static_cast<double>(values[static_cast<size_t>(k)]);
 }
 
-PeakFit fit_peak(const Volume& v, const Mask& region, const NormOptions& o, double smooth_fraction, double min_peak_height) {
+PeakFit fit_peak(const Volume& v, const Mask& region, const NormOptions& o, double smooth_fraction, double min_peak_height,
+                 double flat_fraction = 1.0, double flat_peak_ratio = 1.0) {
   PeakFit f;
   for (size_t i = 0; i < v.data.size(); ++i)
     if (region[i]) f.values.push_back(v.data[i]);
@@ -151,17 +153,25 @@ PeakFit fit_peak(const Volume& v, const Mask& region, const NormOptions& o, doub
   // multiples of it alias into a comb of false modes, so the bins are aligned to the step.
   // Float data can be quantized too (a uint8 scan converted by another tool): the same comb, so the
   // lattice is found from the values when the header does not give it.
-  Histogram h = histogram(v.data, &region, 0.0, f.upper, o.bins);
+  // The range, the percentile and the value lattice come from all the region's voxels; the counts
+  // from its flattest voxels when asked (NormOptions::flat_fraction).
+  Mask flat_storage;
+  const Mask* counted = &region;
+  if (flat_fraction < 1.0) {
+    flat_storage = flat_voxels(v.data, v.dim.data(), region, flat_fraction);
+    if (mask_count(flat_storage) >= 100) counted = &flat_storage;
+  }
+  Histogram h = histogram(v.data, counted, 0.0, f.upper, o.bins);
   Lattice lat{quantization_step(v.header), 0.0};
   if (!(lat.step > 0)) lat = value_lattice(f.values);
   if (lat.step > 0 && lat.step < f.upper / 4) {
     const double step = lat.step, lo = lat.phase - step / 2;
     const double width = step * std::ceil(f.upper / o.bins / step);
     const int bins = static_cast<int>(std::ceil((f.upper - lo) / width));
-    h = histogram(v.data, &region, lo, lo + width * bins, bins);
+    h = histogram(v.data, counted, lo, lo + width * bins, bins);
   }
   const double bin = last_mode_bin(smooth(h.count, smooth_fraction * f.upper / h.width()), min_peak_height);
-  if (bin >= 0) f.peak = h.center(bin);
+  if (bin >= 0) f.peak = h.center(bin) / (counted == &region ? 1.0 : flat_peak_ratio);
   return f;
 }
 
@@ -185,7 +195,8 @@ NormParams fit_normalization(const Volume& v, const Mask& mask, const NormOption
       break;
     }
   }
-  if (p.region != NormRegion::brain_core) f = fit_peak(v, mask, o, o.smooth_fraction, o.min_peak_height);
+  if (p.region != NormRegion::brain_core)
+    f = fit_peak(v, mask, o, o.smooth_fraction, o.min_peak_height, o.flat_fraction, o.flat_peak_ratio);
   if (f.peak < 0) throw Error("cannot normalize: no white-matter mode in the intensity histogram");
   std::vector<float>& in = f.values;
   p.region_voxels = static_cast<int64_t>(in.size());

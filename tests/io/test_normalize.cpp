@@ -51,11 +51,20 @@ Tissues tissues(double csf, double gm, double wm, double sd, double wm_fraction 
   return t;
 }
 
+// The tissues above are scattered voxel by voxel: there are no tissue interiors for the flat-voxel
+// selection of label masks (NormOptions::flat_fraction) to find, so these histogram tests count
+// every voxel of the mask.
+io::NormOptions all_voxels() {
+  io::NormOptions o;
+  o.flat_fraction = 1.0;
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("normalize: WM peak of a synthetic three-tissue histogram lands at 0.7", "[normalize]") {
   Tissues t = tissues(250, 550, 850, 30);
-  io::NormOptions o;
+  const io::NormOptions o = all_voxels();
   const io::NormParams p = io::fit_normalization(t.v, t.mask, o);
   const double bin = p.upper / o.bins;
   INFO("peak " << p.wm_peak << " bin " << bin);
@@ -85,7 +94,7 @@ TEST_CASE("normalize: quantized integer data (uint8 with scl_slope) do not alias
   t.v.header.datatype = io::dtype::uint8;
   t.v.header.scl_slope = step;
   REQUIRE(io::quantization_step(t.v.header) == step);
-  const io::NormParams p = io::fit_normalization(t.v, t.mask, {});
+  const io::NormParams p = io::fit_normalization(t.v, t.mask, all_voxels());
   INFO("peak " << p.wm_peak);
   REQUIRE(std::fabs(p.wm_peak - 1150) <= 1.5 * step);
 }
@@ -105,7 +114,7 @@ TEST_CASE("normalize: quantized data stored as float find their lattice and do n
     const io::Lattice lat = io::value_lattice(in);
     REQUIRE(lat.step == Approx(step).epsilon(1e-4));
     REQUIRE(lat.phase == Approx(phase).margin(1e-3));
-    const io::NormParams p = io::fit_normalization(t.v, t.mask, {});
+    const io::NormParams p = io::fit_normalization(t.v, t.mask, all_voxels());
     INFO("phase " << phase << " peak " << p.wm_peak);
     REQUIRE(std::fabs(p.wm_peak - 1150) <= 1.5 * step);
   }
@@ -119,7 +128,7 @@ TEST_CASE("normalize: White-Stripe mean and sd match the hand computation", "[no
   // of the WM peak: the central 20% of the WM mass, +-z with Phi(z) - Phi(-z) = 0.2. Its mean is
   // 1000 and its sd that of a normal truncated to +-z: 20 * sqrt(1 - 2 z phi(z) / 0.2).
   Tissues t = tissues(300, 650, 1000, 20, 0.5);
-  io::NormOptions o;
+  io::NormOptions o = all_voxels();
   o.method = io::NormMethod::white_stripe;
   const io::NormParams p = io::fit_normalization(t.v, t.mask, o);
   const double z = inv_phi(0.6), phi = std::exp(-z * z / 2) / std::sqrt(2 * M_PI);
@@ -146,6 +155,52 @@ TEST_CASE("normalize: errors name the problem", "[normalize]") {
   REQUIRE_THROWS_WITH(io::fit_normalization(t.v, empty, {}), Catch::Contains("mask"));
   REQUIRE_THROWS_WITH(io::parse_norm("zscore"), Catch::Contains("wm-peak"));
   REQUIRE(io::parse_norm("white_stripe") == io::NormMethod::white_stripe);
+}
+
+TEST_CASE("normalize: with a brain mask the WM peak comes from tissue interiors, not the grey/white blend", "[normalize]") {
+  // A 2 mm-like brain: a white-matter ellipsoid (1000) under 4 mm of cortex (600) and 2 mm of CSF
+  // (200), blurred (Gaussian, sigma 1 voxel) so that the borders hold every value in between, 2%
+  // noise. Interiors keep the tissue values; the blur puts a third of the voxels on the borders.
+  const io::Dims d{48, 56, 48};
+  std::vector<float> sharp(static_cast<size_t>(d[0] * d[1] * d[2]), 0.f);
+  io::Mask mask(sharp.size(), 0);
+  for (int64_t z = 0, i = 0; z < d[2]; ++z)
+    for (int64_t y = 0; y < d[1]; ++y)
+      for (int64_t x = 0; x < d[0]; ++x, ++i) {
+        const double r = std::sqrt(std::pow((x - 23.5) / 20, 2) + std::pow((y - 27.5) / 24, 2) + std::pow((z - 23.5) / 20, 2));
+        const double depth = (1 - r) * 20;  // voxels inside the surface, roughly
+        if (r >= 1) continue;
+        mask[i] = 1;
+        sharp[i] = depth < 1 ? 200.f : depth < 3 ? 600.f : 1000.f;
+      }
+  io::Volume v = test::synthetic(d, test::diag_affine(2, 2, 2), [](int64_t, int64_t, int64_t) { return 0.0f; });
+  v.data = sharp;
+  for (int axis = 0; axis < 3; ++axis) {  // separable blur, weights exp(-k^2/2), k = -3..3
+    const int64_t stride = axis == 0 ? 1 : axis == 1 ? d[0] : d[0] * d[1];
+    std::vector<float> out(v.data.size(), 0.f);
+    for (int64_t i = 0; i < v.size(); ++i) {
+      const int64_t c = axis == 0 ? i % d[0] : axis == 1 ? i / d[0] % d[1] : i / (d[0] * d[1]);
+      double acc = 0, wsum = 0;
+      for (int k = -3; k <= 3; ++k)
+        if (c + k >= 0 && c + k < d[axis]) acc += std::exp(-0.5 * k * k) * v.data[static_cast<size_t>(i + k * stride)], wsum += std::exp(-0.5 * k * k);
+      out[static_cast<size_t>(i)] = static_cast<float>(acc / wsum);
+    }
+    v.data = out;
+  }
+  for (int64_t i = 0; i < v.size(); ++i)
+    v.data[static_cast<size_t>(i)] *= 1.f + 0.02f * static_cast<float>(inv_phi((static_cast<double>((i * 7919) % 10007) + 0.5) / 10007));
+  const io::NormOptions o;
+  const io::NormParams flat = io::fit_normalization(v, mask, o), all = io::fit_normalization(v, mask, all_voxels());
+  INFO("flat-voxel peak " << flat.wm_peak << " (x " << o.flat_peak_ratio << " = " << flat.wm_peak * o.flat_peak_ratio << "), all voxels " << all.wm_peak);
+  // The flattest 30% of the mask are white-matter interior: their mode is the WM value, divided by
+  // the calibration ratio.
+  REQUIRE(flat.wm_peak * o.flat_peak_ratio == Approx(1000).epsilon(0.02));
+  REQUIRE(flat.region == io::NormRegion::mask);
+  // Too few flat voxels for a histogram (a tiny mask) falls back to all of them, as does fraction 1.
+  io::Mask tiny(mask.size(), 0);
+  for (size_t i = 0, n = 0; i < mask.size() && n < 200; ++i)
+    if (mask[i] && sharp[i] == 1000.f) tiny[i] = 1, ++n;
+  REQUIRE(io::fit_normalization(v, tiny, o).wm_peak == io::fit_normalization(v, tiny, all_voxels()).wm_peak);
 }
 
 TEST_CASE("normalize: real IXI volume, WM at 0.7 and a plausible GM/WM ratio", "[normalize][data]") {

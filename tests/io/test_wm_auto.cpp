@@ -29,6 +29,15 @@ io::NormParams fit(const io::Volume& v, const io::Mask& m, io::NormRegion region
   o.region = region;
   return io::fit_normalization(v, m, o, head_mask);
 }
+// The whole mask's peak from all its voxels (NormOptions::flat_fraction = 1): the estimate before
+// the brain core, and before the flat-voxel histogram of label masks; the baseline these tests
+// measure the brain core against.
+io::NormParams fit_all_voxels(const io::Volume& v, const io::Mask& m) {
+  io::NormOptions o;
+  o.region = io::NormRegion::mask;
+  o.flat_fraction = 1.0;
+  return io::fit_normalization(v, m, o, false);
+}
 
 // The peak of a histogram over `m` with the given smoothing (fraction of the upper percentile) and
 // minimum mode height (1: the global maximum).
@@ -37,6 +46,7 @@ double peak_on(const io::Volume& v, const io::Mask& m, double smooth_fraction, d
   o.region = io::NormRegion::mask;
   o.smooth_fraction = smooth_fraction;
   o.min_peak_height = min_height;
+  o.flat_fraction = 1.0;  // the histogram of exactly these voxels
   return io::fit_normalization(v, m, o).wm_peak;
 }
 
@@ -107,7 +117,8 @@ IxiFigures ixi_agreement(const std::vector<std::string>& files) {
     const io::Mask head = io::auto_mask(v), brain = io::mask_from_volume(v, labels, 0.0f), wm = io::mask_from_volume(v, wm_labels, 0.5f);
     const io::NormParams p = fit(v, head, io::NormRegion::automatic);  // what prepare() does with an automatic mask
     REQUIRE(p.region == io::NormRegion::brain_core);
-    // 1. The WM peak with the label (brain) mask, as before.
+    // 1. The WM peak with the label (brain) mask: what prepare() does with labels (the flattest 30%
+    //    of the brain's voxels, NormOptions::flat_fraction).
     const double label = fit(v, brain, io::NormRegion::mask, false).wm_peak;
     // 2. The white matter's own peak: the mode of the lobar WM (MUSE labels 81-88) histogram,
     //    smoothed with sigma 3% (it has a single mode). Its ratio to the WM median is 1.035 +- 0.012.
@@ -143,19 +154,19 @@ void check_ixi(const std::vector<std::string>& files) {
   WARN("IXI, " << files.size() << " subjects, automatic mask (brain core) vs\n"
                << "  WM label mode:                 " << summary(f.vs_truth) << "\n"
                << "  label mask in the same core:   " << summary(f.vs_brain_in_core) << "\n"
-               << "  label-mask WM peak (as before): " << summary(f.vs_label) << "\n"
+               << "  label-mask WM peak:            " << summary(f.vs_label) << "\n"
                << "and the label-mask WM peak vs WM label mode: " << summary(f.label_vs_truth));
   // The white matter's own peak is found within 5% for 95% of the subjects, and the brain core's
   // non-brain voxels do not move it.
   CHECK(within(f.vs_truth, 0.05) >= 0.95);
   CHECK(within(f.vs_brain_in_core, 0.05) >= 0.95);
-  // At least as close to the WM as the label mask's own estimate, which on these 2 mm images (grey
-  // and white matter not resolved) is itself 5% off for 1 subject in 5.
-  CHECK(within(f.vs_truth, 0.05) >= within(f.label_vs_truth, 0.05));
-  // Against that estimate directly: 82% within 5% on all 138, 78% on the CI third (docs/data-path.md).
-  // A regression guard, not the target: the label-mask peak is the noisier of the two.
-  CHECK(within(f.vs_label, 0.05) >= 0.7);
-  CHECK(within(f.vs_label, 0.10) >= 0.85);
+  // The label-mask estimate (flat voxels) finds the same white matter: within 5% of the WM label
+  // mode for 95% of the 20 test subjects and 95% of the 118 others (docs/data-path.md); the
+  // histogram of all the brain's voxels did so for 79% of the 138 (65% of the 20 test subjects).
+  CHECK(within(f.label_vs_truth, 0.05) >= 0.9);
+  // The two estimates against each other: a regression guard.
+  CHECK(within(f.vs_label, 0.05) >= 0.8);
+  CHECK(within(f.vs_label, 0.10) >= 0.95);
 }
 
 }  // namespace
@@ -219,7 +230,7 @@ TEST_CASE("mask: brain core keeps the voxels deep inside, below the top along S,
 TEST_CASE("normalize: the brain core of a whole head ignores scalp fat and neck", "[normalize][wm-auto]") {
   const Head h = synthetic_head();
   // Over the whole head the last mode is the fat (1500): the old failure.
-  const io::NormParams whole = fit(h.v, h.head, io::NormRegion::mask);
+  const io::NormParams whole = fit_all_voxels(h.v, h.head);
   INFO("whole head " << whole.wm_peak);
   REQUIRE(whole.wm_peak > 1300);
   REQUIRE(whole.region == io::NormRegion::mask);
@@ -233,8 +244,8 @@ TEST_CASE("normalize: the brain core of a whole head ignores scalp fat and neck"
     REQUIRE(p.core_depth_mm == 100);
     REQUIRE(p.region_voxels == io::mask_count(io::brain_core(h.head, h.v, 22, 100)));
   }
-  // automatic without a head mask (a brain mask or labels): the mask, as before.
-  REQUIRE(fit(h.v, h.head, io::NormRegion::automatic, false).wm_peak == whole.wm_peak);
+  // automatic without a head mask (a brain mask or labels): the mask.
+  REQUIRE(fit(h.v, h.head, io::NormRegion::automatic, false).wm_peak == fit(h.v, h.head, io::NormRegion::mask).wm_peak);
   // A slab too thin for a core falls back to the whole mask, and says so.
   io::Mask slab = h.head;
   for (int64_t i = 0; i < h.v.size(); ++i) slab[i] = slab[i] && std::abs(i / (80 * 96) - 70) <= 2;
@@ -312,7 +323,7 @@ TEST_CASE("normalize: Siemens MPRAGE whole head, WM peak against a manual deep w
   INFO("ROI median " << roi);
   REQUIRE((roi > 290 && roi < 315));
   const io::Mask head = io::auto_mask(v);
-  const io::NormParams p = fit(v, head, io::NormRegion::automatic), old = fit(v, head, io::NormRegion::mask);
+  const io::NormParams p = fit(v, head, io::NormRegion::automatic), old = fit_all_voxels(v, head);
   INFO("brain core peak " << p.wm_peak << ", whole-head peak " << old.wm_peak);
   REQUIRE(p.region == io::NormRegion::brain_core);
   REQUIRE(std::fabs(p.wm_peak / roi - 1) <= 0.07);
@@ -326,7 +337,7 @@ TEST_CASE("normalize: clinical scans and templates keep their WM peaks with the 
   for (const std::string& f : files) {
     const io::Volume v = io::to_canonical(io::read_volume(f));
     const io::Mask head = io::auto_mask(v);
-    const double before = fit(v, head, io::NormRegion::mask).wm_peak;
+    const double before = fit_all_voxels(v, head).wm_peak;
     const io::NormParams p = fit(v, head, io::NormRegion::automatic);
     INFO(f << ": before " << before << ", brain core " << p.wm_peak);
     REQUIRE(p.region == io::NormRegion::brain_core);
