@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kernels/binary.h"
+#include "kernels/block_sum.cuh"
 #include "kernels/cuda_context.cuh"
 
 namespace im {
@@ -77,17 +78,6 @@ __global__ void backward_reduce_serial(float* __restrict__ ga, const float* __re
   }
 }
 
-__device__ __forceinline__ double block_sum(double v) {
-  __shared__ double warp_sums[kThreads / 32];
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  if (lane == 0) warp_sums[warp] = v;
-  __syncthreads();
-  double s = 0;
-  if (threadIdx.x == 0)
-    for (int w = 0; w < kThreads / 32; ++w) s += warp_sums[w];
-  return s;  // valid in thread 0
-}
 
 // Block (p, j) sums the p-th of P fixed slices of element j's broadcast positions. With P == 1 it
 // adds straight into ga, otherwise it writes partial[j * P + p] for backward_finish.
@@ -103,7 +93,7 @@ __global__ void backward_reduce_blocks(float* __restrict__ ga, double* __restric
   bcast_offsets<I>(j, kept.nd, kept.dims, kept.sa, kept.sb, bo, bb);
   double acc = 0;
   for (I r = r0 + threadIdx.x; r < r1; r += blockDim.x) acc += reduced_term<I>(dy, b, red, r, bo, bb);
-  double s = block_sum(acc);
+  double s = blocksum::block_sum_serial<kThreads>(acc);
   if (threadIdx.x == 0) {
     if (P == 1)
       ga[j] += alpha * static_cast<float>(s);

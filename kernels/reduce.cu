@@ -2,6 +2,7 @@
 // summed in double by one warp, block or thread in a fixed order, and the slices added in order.
 #include <cstdint>
 
+#include "kernels/block_sum.cuh"
 #include "kernels/cuda_context.cuh"
 #include "kernels/reduce.h"
 
@@ -11,21 +12,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__device__ __forceinline__ double warp_sum(double v) {
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
-  return v;
-}
-
-__device__ __forceinline__ double block_sum(double v) {
-  __shared__ double warp_sums[kThreads / 32];
-  v = warp_sum(v);
-  if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = v;
-  __syncthreads();
-  double s = 0;
-  if (threadIdx.x == 0)
-    for (int w = 0; w < kThreads / 32; ++w) s += warp_sums[w];
-  return s;  // valid in thread 0
-}
 
 // inner == 1, many rows: one warp per row.
 __global__ void rows_by_warp(float* __restrict__ y, const float* __restrict__ x, int64_t outer, int64_t R, float scale) {
@@ -35,7 +21,7 @@ __global__ void rows_by_warp(float* __restrict__ y, const float* __restrict__ x,
     const float* xr = x + o * R;
     double s = 0;
     for (int64_t r = lane; r < R; r += 32) s += xr[r];
-    s = warp_sum(s);
+    s = blocksum::warp_sum_down(s);
     if (lane == 0) y[o] = static_cast<float>(s * scale);
   }
 }
@@ -48,7 +34,7 @@ __global__ void rows_by_block(float* __restrict__ y, double* __restrict__ partia
   const float* xr = x + o * R;
   double s = 0;
   for (int64_t r = r0 + threadIdx.x; r < r1; r += blockDim.x) s += xr[r];
-  s = block_sum(s);
+  s = blocksum::block_sum_serial<kThreads>(s);
   if (threadIdx.x == 0) {
     if (P == 1)
       y[o] = static_cast<float>(s * scale);
