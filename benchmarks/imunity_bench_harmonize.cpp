@@ -16,7 +16,6 @@
 #include "benchmarks/timing.h"
 #include "engine/device.h"
 #include "io/nifti.h"
-#include "kernels/cuda_api.h"
 #include "model/inference.h"
 
 #include "tools/common/checkpoint.h"
@@ -181,8 +180,7 @@ int main(int argc, char** argv) {
     std::printf("\n| case | device | end to end (best) | first | read | mask | prepare | network | unprepare | encode+write | slices run |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (Device dev : devs) {
-      const std::string dname = dev == Device::CUDA ? "cuda (" + cuda::device_description() + ")"
-                                                    : "cpu (" + std::to_string(threads) + " threads)";
+      const std::string dname = device_description(dev);
       struct Case {
         std::string name, model;
         std::vector<std::string> inputs;

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "kernels/check.h"
+#include "kernels/cpu_dispatch.h"
 #include "kernels/cuda_api.h"
 
 namespace im {
@@ -76,5 +77,11 @@ void set_num_threads(int n) {
 }
 
 int num_threads() { return omp_get_max_threads(); }
+
+std::string device_description(Device d) {
+  if (d == Device::CUDA) return "cuda (" + cuda::device_description() + ")";
+  const int n = num_threads();
+  return "cpu (" + std::to_string(n) + (n == 1 ? " thread, " : " threads, ") + cpu_path_name(cpu_path()) + " kernels)";
+}
 
 }  // namespace im

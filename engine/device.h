@@ -26,4 +26,9 @@ Device default_device();
 void set_num_threads(int n);
 int num_threads();
 
+// For records and progress lines: "cuda (<GPU name, memory, ...>)", or "cpu (2 threads, avx512
+// kernels)" with the instruction-set path of the dispatched CPU kernels (IMUNITY_CPU), since
+// results may differ in the last bits between paths.
+std::string device_description(Device d);
+
 }  // namespace im

@@ -178,8 +178,7 @@ int run(const Args& a) {
   if (a.threads > 0) set_num_threads(a.threads);
   cuda::set_deterministic(a.deterministic);
   const Device dev = parse_device(a.device);
-  const std::string device_desc = dev == Device::CUDA ? "cuda (" + cuda::device_description() + ")"
-                                                      : "cpu (" + std::to_string(num_threads()) + " threads)";
+  const std::string device_desc = device_description(dev);
 
   if (a.n4 && !io::n4_available()) throw io::Error("--n4: N4 bias-field correction is unavailable in this build (built without ITK)");
   tools::ModelSet models = tools::load_models(a.model, dev, a.orientations == "all", a.model_coronal, a.model_sagittal);

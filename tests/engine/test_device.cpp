@@ -36,3 +36,17 @@ TEST_CASE("device: the deterministic switch is recorded") {
   cuda::set_deterministic(false);
   CHECK_FALSE(cuda::deterministic());
 }
+
+TEST_CASE("device: the CPU's description names the threads and the kernels' instruction-set path") {
+  const int before = num_threads();
+  for (const int n : {1, 2}) {
+    set_num_threads(n);
+    const std::string d = device_description(Device::CPU);
+    INFO(d);
+    CHECK(d.rfind(n == 1 ? "cpu (1 thread, " : "cpu (2 threads, ", 0) == 0);
+    const bool named = d.find(", generic kernels)") != std::string::npos || d.find(", avx2 kernels)") != std::string::npos ||
+                       d.find(", avx512 kernels)") != std::string::npos;
+    CHECK(named);
+  }
+  set_num_threads(before);
+}

@@ -21,7 +21,6 @@
 #include "io/orientation.h"
 #include "io/prep.h"
 #include "io/simulate.h"
-#include "kernels/cuda_api.h"
 #include "tools/harmonize/harmonize.h"
 #include "tools/repro/repro_baselines.h"
 
@@ -372,8 +371,7 @@ ReproResults run_repro(const ReproOptions& o, const ReproProgress& progress) {
 
   // Models and targets.
   const Device dev = parse_device(o.device);
-  R.device_description = dev == Device::CUDA ? "cuda (" + cuda::device_description() + ")"
-                                             : "cpu (" + std::to_string(num_threads()) + (num_threads() == 1 ? " thread)" : " threads)");
+  R.device_description = device_description(dev);
   R.machine = machine_description();
   say("loading " + o.model + " on " + R.device_description);
   ModelSet models = load_models(o.model, dev, false);
