@@ -22,15 +22,12 @@ using namespace im;
 namespace {
 
 using bench::Clock;
+using bench::load_average;
 using bench::seconds_since;
 double cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-double load_average() {
-  double l[1] = {0};
-  return getloadavg(l, 1) == 1 ? l[0] : -1;
 }
 std::string widths_str(const std::vector<int>& w) {
   std::string s;

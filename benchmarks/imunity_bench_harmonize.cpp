@@ -28,14 +28,11 @@ using namespace im;
 namespace {
 
 using bench::Clock;
+using bench::load_average;
 using bench::seconds_since;
 
 std::string machine() { return bench::cpu_model() + ", " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " cores online"; }
 
-double load_average() {
-  double l[1] = {0};
-  return getloadavg(l, 1) == 1 ? l[0] : -1;
-}
 
 // A checkpoint with random weights and two site codes (enough to time the pipeline).
 std::string make_model(const std::string& dir, int h, int w, double voxel_size) {

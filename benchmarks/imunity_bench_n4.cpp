@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <sstream>
@@ -22,15 +21,12 @@
 
 namespace fs = std::filesystem;
 using namespace im;
+using bench::load_average;
 
 namespace {
 
 std::string machine() { return bench::cpu_model() + ", " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " cores online"; }
 
-double load_average() {
-  double l[1] = {0};
-  return getloadavg(l, 1) == 1 ? l[0] : -1;
-}
 
 // One volume with a known multiplicative field: `biased` = site(input) with the field `log_truth`,
 // `clean` = the same site (contrast, noise) without it. N4 also finds the input's own field, so the

@@ -1,5 +1,6 @@
 // What machine a benchmark ran on, for the tables' headers.
 #pragma once
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -19,6 +20,12 @@ inline std::string cpu_model() {
       break;
     }
   return model + ", " + cpu_path_name(cpu_path()) + " kernels, host code " + IMUNITY_HOST_ARCH;
+}
+
+// The 1-minute load average (-1 where unavailable): printed beside timings taken on a shared machine.
+inline double load_average() {
+  double l[1] = {0};
+  return getloadavg(l, 1) == 1 ? l[0] : -1;
 }
 
 }  // namespace im::bench
