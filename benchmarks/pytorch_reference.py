@@ -45,7 +45,9 @@ class ImUnity(nn.Module):
         super().__init__()
         self.cfg = cfg
         ew, dw = cfg["encoder_widths"], cfg["decoder_widths"]
-        strides = [2, 2, 2, 2, 1]
+        ls = cfg.get("latent_stride", 16)  # model/config.h: encoder_stride(), decoder_stride()
+        strides = [2, 2, 2, 2 if ls == 16 else 1, 1]
+        self.dec_strides = [1, 2 if ls == 16 else 1, 2, 2, 2]
         self.layers = nn.ModuleDict()
 
         def conv(name, cin, cout, k, s):
@@ -60,7 +62,7 @@ class ImUnity(nn.Module):
         cin = 1
         for i in range(5):
             conv(f"anatomy_encoder.conv{i}", cin, ew[i], 3, strides[i])
-            conv(f"contrast_encoder.conv{i}", cin, ew[i], 3, strides[i])
+            conv(f"contrast_encoder.conv{i}", cin, ew[i], 3, 2 if i < 4 else 1)
             cin = ew[i]
         din = ew[-1]
         for i in range(3):
@@ -68,14 +70,14 @@ class ImUnity(nn.Module):
             din = cfg["contrast_dense_width"]
         cin = cfg["anatomy_channels"] + cfg["contrast_channels"]
         self.upsample = cfg.get("decoder_upsample", "transposed") == "nearest"
-        for i, (w, s) in enumerate(zip(dw, [1, 2, 2, 2, 2])):
+        for i, (w, s) in enumerate(zip(dw, self.dec_strides)):
             if self.upsample:  # resize-convolution: nearest 2x upsampling, then a 3x3 conv
                 conv(f"decoder.conv{i}", cin, w, 3, 1)
             else:
                 tconv(f"decoder.tconv{i}", cin, w, 3, s)
             cin = w
         (conv if self.upsample else tconv)("decoder.out", cin, 1, 3, 1)
-        latent = cfg["anatomy_channels"] * (cfg["image_h"] // 16) * (cfg["image_w"] // 16)
+        latent = cfg["anatomy_channels"] * (cfg["image_h"] // ls) * (cfg["image_w"] // ls)
         cin = 1
         for i in range(3):
             conv(f"discriminator.conv{i}", cin, cfg["disc_width"], 3, 2)
@@ -144,7 +146,7 @@ class ImUnity(nn.Module):
         h = torch.cat([za, zc], 1)
         for i in range(5):
             if self.upsample:
-                if i > 0:
+                if self.dec_strides[i] == 2:
                     h = F.interpolate(h, scale_factor=2, mode="nearest")
                 h = F.relu(self.L(f"decoder.conv{i}")(h))
             else:

@@ -47,6 +47,10 @@ void ModelConfig::validate() const {
   IM_CHECK(n_sites >= 2, "training needs at least two sites, got " << n_sites);
   IM_CHECK(site_names.empty() || static_cast<int>(site_names.size()) == n_sites,
            site_names.size() << " site names for " << n_sites << " sites");
+  IM_CHECK(latent_stride == 16 || latent_stride == 8,
+           "latent_stride must be 16 (an 8 x 8 code for 128 x 128 slices) or 8 (16 x 16), got " << latent_stride);
+  IM_CHECK(contrast_pooled || latent_stride == 16,
+           "latent_stride 8 needs contrast_pooled true (a contrast map stays at 1/16 of the slice)");
   IM_CHECK(decoder_upsample == "transposed" || decoder_upsample == "nearest",
            "decoder_upsample must be \"transposed\" or \"nearest\", got \"" << decoder_upsample << "\"");
   IM_CHECK(init == "he" || init == "authors", "init must be \"he\" or \"authors\", got \"" << init << "\"");
@@ -128,7 +132,7 @@ void from_json(const nlohmann::json& j, BioFeature& b) {
 
 #define IM_MODEL_FIELDS(X)                                                                              \
   X(image_h) X(image_w) X(encoder_widths) X(anatomy_channels) X(contrast_channels) X(contrast_dense_width) \
-  X(contrast_pooled) X(decoder_upsample) X(decoder_widths) X(disc_width) X(disc_leaky_alpha) X(bn_momentum) X(bn_eps)         \
+  X(contrast_pooled) X(latent_stride) X(decoder_upsample) X(decoder_widths) X(disc_width) X(disc_leaky_alpha) X(bn_momentum) X(bn_eps)         \
   X(site_hidden) X(n_sites) X(site_names) X(bio) X(background_threshold) X(init)
 
 #define IM_TRAIN_FIELDS(X)                                                                                   \

@@ -41,8 +41,17 @@ struct ModelConfig {
   float background_threshold = 0.001f;                  // input voxels below pass through unchanged
   std::string init = "he";                              // "he" or "authors" (N(0, 0.05) convs, as the code)
 
-  int latent_h() const { return image_h / 16; }
-  int latent_w() const { return image_w / 16; }
+  // Size reduction from the slice to the anatomy code: 16 (four stride-2 convolutions, the paper and
+  // the authors' code: a 128 x 128 slice gives an 8 x 8 code) or 8 (the fourth encoder convolution
+  // and the first decoder doubling at stride 1: a 16 x 16 code, four times the spatial detail for
+  // the decoder). The contrast encoder always reduces by 16 when pooled.
+  int latent_stride = 16;
+
+  int latent_h() const { return image_h / latent_stride; }
+  int latent_w() const { return image_w / latent_stride; }
+  // Stride of encoder conv i (0-4) and of decoder layer i (0-4) for the anatomy path.
+  int encoder_stride(int i) const { return i == 4 ? 1 : (i == 3 && latent_stride == 8 ? 1 : 2); }
+  int decoder_stride(int i) const { return i == 0 ? 1 : (i == 1 && latent_stride == 8 ? 1 : 2); }
   // Throws im::Error with a clear message when a value is unusable.
   void validate() const;
 };

@@ -22,11 +22,13 @@ std::unique_ptr<ImUnity> ImUnity::declare(const ModelConfig& cfg) { return std::
 ImUnity::ImUnity(const ModelConfig& cfg, DeclareOnly) : cfg_(cfg) {
   cfg_.validate();
   const auto& ew = cfg_.encoder_widths;
-  const int enc_strides[5] = {2, 2, 2, 2, 1};
   int cin = 1;
   for (int i = 0; i < 5; ++i) {
-    anatomy_convs_.push_back(make_conv(generator, "anatomy_encoder.conv" + std::to_string(i), cin, ew[i], 3, enc_strides[i]));
-    contrast_convs_.push_back(make_conv(generator, "contrast_encoder.conv" + std::to_string(i), cin, ew[i], 3, enc_strides[i]));
+    // The contrast encoder keeps the paper's four halvings: its map is pooled to one vector anyway
+    // when the anatomy code is finer (config validation).
+    const int contrast_stride = i < 4 ? 2 : 1;
+    anatomy_convs_.push_back(make_conv(generator, "anatomy_encoder.conv" + std::to_string(i), cin, ew[i], 3, cfg_.encoder_stride(i)));
+    contrast_convs_.push_back(make_conv(generator, "contrast_encoder.conv" + std::to_string(i), cin, ew[i], 3, contrast_stride));
     cin = ew[i];
   }
   // Three per-pixel dense layers (1x1 convs) to the contrast code's mean and log-variance.
@@ -36,13 +38,12 @@ ImUnity::ImUnity(const ModelConfig& cfg, DeclareOnly) : cfg_(cfg) {
     din = cfg_.contrast_dense_width;
   }
   const auto& dw = cfg_.decoder_widths;
-  const int dec_strides[5] = {1, 2, 2, 2, 2};
   cin = cfg_.anatomy_channels + cfg_.contrast_channels;
   const bool resize = cfg_.decoder_upsample == "nearest";
   for (int i = 0; i < 5; ++i) {
     // A resize-convolution layer keeps its stride in Conv::stride: 2 means "upsample, then conv".
-    decoder_.push_back(resize ? make_conv(generator, "decoder.conv" + std::to_string(i), cin, dw[i], 3, dec_strides[i])
-                              : make_tconv(generator, "decoder.tconv" + std::to_string(i), cin, dw[i], 3, dec_strides[i]));
+    decoder_.push_back(resize ? make_conv(generator, "decoder.conv" + std::to_string(i), cin, dw[i], 3, cfg_.decoder_stride(i))
+                              : make_tconv(generator, "decoder.tconv" + std::to_string(i), cin, dw[i], 3, cfg_.decoder_stride(i)));
     cin = dw[i];
   }
   decoder_.push_back(resize ? make_conv(generator, "decoder.out", cin, 1, 3, 1) : make_tconv(generator, "decoder.out", cin, 1, 3, 1));

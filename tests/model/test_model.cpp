@@ -33,6 +33,7 @@ ModelConfig config_from_fixture(const nlohmann::json& c) {
   mc.bn_momentum = c["bn_momentum"], mc.bn_eps = c["bn_eps"];
   mc.site_hidden = c["site_hidden"], mc.n_sites = c["n_sites"];
   mc.decoder_upsample = c.value("decoder_upsample", "transposed");
+  mc.latent_stride = c.value("latent_stride", 16);
   return mc;
 }
 }  // namespace
@@ -59,6 +60,31 @@ TEST_CASE("model: module shapes at the default 128x128 configuration") {
   }
 }
 
+TEST_CASE("model: latent_stride 8 gives a 16 x 16 anatomy code and a pooled contrast vector") {
+  ModelConfig mc;
+  mc.n_sites = 3;
+  mc.latent_stride = 8;
+  mc.contrast_pooled = true;
+  mc.encoder_widths = {16, 32, 64, 128, 64};
+  mc.anatomy_channels = 32;
+  ImUnity m(mc, Device::CPU, 1);
+  NoGrad ng;
+  Tensor x = test::random_tensor({2, 1, 128, 128}, 1, 0.f, 1.f);
+  Code a = m.encode_anatomy(x, nullptr);
+  CHECK(a.mu.shape() == Shape{2, 32, 16, 16});
+  Code c = m.encode_contrast(x, nullptr);
+  CHECK(c.mu.shape() == Shape{2, 64, 1, 1});
+  CHECK(m.decode(a.mu, c.mu, x).shape() == Shape{2, 1, 128, 128});
+  CHECK(m.site_logits(a.mu).shape() == Shape{2, 3});
+
+  // A contrast map must match the anatomy grid: only the pooled vector is allowed with stride 8.
+  mc.contrast_pooled = false;
+  CHECK_THROWS_WITH(mc.validate(), Catch::Contains("latent_stride 8 needs contrast_pooled"));
+  mc.contrast_pooled = true;
+  mc.latent_stride = 4;
+  CHECK_THROWS_WITH(mc.validate(), Catch::Contains("latent_stride must be 16"));
+}
+
 TEST_CASE("model: input sides that are not multiples of 16 are refused with a clear message") {
   ModelConfig mc;
   mc.image_h = 120;
@@ -71,7 +97,7 @@ TEST_CASE("model: input sides that are not multiples of 16 are refused with a cl
 }
 
 TEST_CASE("model: the forward pass matches an independent PyTorch implementation") {
-  for (const char* name : {"model", "model_pooled", "model_upsample"}) {
+  for (const char* name : {"model", "model_pooled", "model_upsample", "model_latent8"}) {
     INFO(name);
     nlohmann::json fx = test::load_fixture(name);
     ModelConfig mc = config_from_fixture(fx["config"]);
@@ -148,7 +174,7 @@ TEST_CASE("model: the site head trained on a detached code sends no gradient to 
 }
 
 TEST_CASE("model: parameter gradients through the whole network match PyTorch") {
-  for (const char* name : {"model", "model_pooled", "model_upsample"}) {
+  for (const char* name : {"model", "model_pooled", "model_upsample", "model_latent8"}) {
     INFO(name);
     nlohmann::json fx = test::load_fixture(name);
     ModelConfig mc = config_from_fixture(fx["config"]);

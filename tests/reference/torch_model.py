@@ -12,10 +12,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from pytorch_reference import ImUnity  # noqa: E402
 
 torch.manual_seed(0)
-for fixture, pooled, upsample in (("model", False, "transposed"), ("model_pooled", True, "transposed"),
-                                  ("model_upsample", True, "nearest")):
+# The last one has a 1/8 anatomy code (model.latent_stride 8); it comes last so that the random
+# weights of the others stay what they were.
+for fixture, pooled, upsample, latent_stride in (("model", False, "transposed", 16),
+                                                 ("model_pooled", True, "transposed", 16),
+                                                 ("model_upsample", True, "nearest", 16),
+                                                 ("model_latent8", True, "nearest", 8)):
     cfg = {"image_h": 32, "image_w": 48, "encoder_widths": [3, 4, 5, 6, 8], "anatomy_channels": 4,
            "contrast_channels": 3, "contrast_dense_width": 6, "contrast_pooled": pooled, "decoder_upsample": upsample,
+           "latent_stride": latent_stride,
            "decoder_widths": [6, 5, 4, 3, 2], "disc_width": 4, "disc_leaky_alpha": 0.3, "bn_momentum": 0.01,
            "bn_eps": 1e-3, "site_hidden": 5, "n_sites": 3, "background_threshold": 0.001}
     m = ImUnity(cfg).double()
