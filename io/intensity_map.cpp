@@ -97,4 +97,53 @@ IntensityMap fit_monotone_map(const std::vector<float>& from, const std::vector<
   return m;
 }
 
+std::vector<double> quantiles(std::vector<float> values, int n) {
+  if (n < 2) throw Error("quantiles: need at least 2 levels, got " + std::to_string(n));
+  std::vector<double> q;
+  if (values.empty()) return q;
+  std::sort(values.begin(), values.end());
+  const double last = static_cast<double>(values.size() - 1);
+  for (int k = 0; k < n; ++k) {
+    const double pos = last * k / (n - 1);
+    const size_t lo = static_cast<size_t>(pos);
+    const size_t hi = std::min(lo + 1, values.size() - 1);
+    const double t = pos - static_cast<double>(lo);
+    q.push_back(values[lo] + t * (static_cast<double>(values[hi]) - values[lo]));
+  }
+  return q;
+}
+
+IntensityMap quantile_map(const std::vector<double>& source, const std::vector<double>& target, double max_top_slope) {
+  if (source.size() != target.size() || source.size() < 2)
+    throw Error("quantile map: " + std::to_string(source.size()) + " source and " + std::to_string(target.size()) +
+                " target quantiles (need the same number, at least 2)");
+  IntensityMap m;
+  for (size_t i = 0; i < source.size();) {
+    size_t j = i;
+    double sy = 0;
+    while (j < source.size() && source[j] == source[i]) sy += target[j++];
+    const double yi = sy / static_cast<double>(j - i);
+    if (source[i] > 0 && (m.x.empty() || source[i] > m.x.back())) m.x.push_back(source[i]), m.y.push_back(std::max(0.0, yi));
+    i = j;
+  }
+  for (size_t i = 1; i < m.y.size(); ++i) m.y[i] = std::max(m.y[i], m.y[i - 1]);
+  const double sr = source.back() - source.front(), tr = target.back() - target.front();
+  m.top_slope = sr > 0 && tr > 0 ? std::clamp(tr / sr, 0.0, max_top_slope) : 1.0;
+  return m;
+}
+
+IntensityMap blend_maps(const IntensityMap& a, const IntensityMap& b, double w) {
+  IntensityMap m;
+  if (a.identity() && b.identity()) return m;
+  std::vector<double> xs = a.x;
+  xs.insert(xs.end(), b.x.begin(), b.x.end());
+  std::sort(xs.begin(), xs.end());
+  xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
+  for (double x : xs)
+    if (x > 0) m.x.push_back(x), m.y.push_back(w * a(x) + (1 - w) * b(x));
+  // Beyond the last knot each map is linear (an identity map with slope 1).
+  m.top_slope = w * (a.identity() ? 1.0 : a.top_slope) + (1 - w) * (b.identity() ? 1.0 : b.top_slope);
+  return m;
+}
+
 }  // namespace im::io

@@ -40,4 +40,21 @@ std::vector<uint8_t> flat_voxels(const std::vector<float>& v, const int64_t dim[
 IntensityMap fit_monotone_map(const std::vector<float>& from, const std::vector<float>& to, const std::vector<uint8_t>& mask,
                               const IntensityMapOptions& options = {});
 
+// Quantile levels k / 200 (0.5% steps) of the brain intensities that a checkpoint stores per site
+// ("site_quantiles") and that imunity-harmonize measures on a target image and on each input.
+constexpr int kBrainQuantileLevels = 201;
+
+// Quantiles of `values` at the levels k / (n - 1), k = 0..n-1, interpolated linearly between order
+// statistics (numpy.quantile's default). Empty when `values` is; n >= 2.
+std::vector<double> quantiles(std::vector<float> values, int n);
+
+// Histogram matching as a map: source quantiles -> target quantiles at the same levels (equal runs of
+// source quantiles merged into one knot at the mean of their targets; knots at or below 0 dropped),
+// above the last knot the overall slope (target range over source range, clipped to [0,
+// max_top_slope]). Throws io::Error when the two lists differ in length or are shorter than 2.
+IntensityMap quantile_map(const std::vector<double>& source, const std::vector<double>& target, double max_top_slope = 2.0);
+
+// The map v -> w * a(v) + (1 - w) * b(v), exactly (knots at the union of both maps' knots).
+IntensityMap blend_maps(const IntensityMap& a, const IntensityMap& b, double w);
+
 }  // namespace im::io

@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
   auto* n4_flag = app.add_flag("--n4", n4, "ImUnity's inputs N4-corrected (as imunity-harmonize --n4); the baselines are unchanged");
   app.add_flag("--no-n4", no_n4, "ImUnity's inputs not bias-corrected (default: imunity-harmonize's default)")->excludes(n4_flag);
   app.add_flag("--no-denoise", no_denoise, "ImUnity's detail stage: no noise harmonization");
+  app.add_option("--network-weight", o.harmonize.network_weight,
+                 "ImUnity's detail stage: weight of the network's map against histogram matching to the target's quantiles")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--map-bins", o.harmonize.map.bins, "ImUnity's detail stage: bins of its contrast map")
       ->check(CLI::Range(2, 1024))->capture_default_str();
   app.add_option("--device", o.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}))->capture_default_str();

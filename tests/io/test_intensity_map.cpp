@@ -87,3 +87,49 @@ TEST_CASE("intensity map: flat voxels leave out the edges", "[intensity_map]") {
   CHECK(kept == 288);  // everything off the step: 8 of 10 columns
   CHECK(io::flat_voxels(v, dim, mask, 1.0) == mask);
 }
+
+TEST_CASE("intensity map: quantiles interpolate between order statistics as numpy.quantile does", "[intensity_map]") {
+  // Worked by hand: positions k * (n_values - 1) / (levels - 1) into the sorted values.
+  const std::vector<double> q3 = io::quantiles({4.f, 1.f, 3.f, 2.f}, 3);
+  REQUIRE(q3.size() == 3);
+  CHECK(q3[0] == 1.0);
+  CHECK(q3[1] == 2.5);
+  CHECK(q3[2] == 4.0);
+  const std::vector<double> q5 = io::quantiles({4.f, 1.f, 3.f, 2.f}, 5);
+  const double want5[5] = {1.0, 1.75, 2.5, 3.25, 4.0};
+  for (int k = 0; k < 5; ++k) CHECK(q5[k] == Approx(want5[k]).epsilon(1e-12));
+  CHECK(io::quantiles({}, 5).empty());
+  CHECK_THROWS_AS(io::quantiles({1.f}, 1), io::Error);
+}
+
+TEST_CASE("intensity map: a quantile map is histogram matching; equal source quantiles merge", "[intensity_map]") {
+  // Source quantiles of U(0.1, 0.5), target of U(0.2, 0.9): the map is the line between them.
+  std::vector<double> s, t;
+  for (int k = 0; k <= 100; ++k) s.push_back(0.1 + 0.4 * k / 100.0), t.push_back(0.2 + 0.7 * k / 100.0);
+  const io::IntensityMap m = io::quantile_map(s, t);
+  for (double v : {0.1, 0.17, 0.3, 0.49, 0.5}) CHECK(m(v) == Approx(0.2 + 1.75 * (v - 0.1)).margin(1e-12));
+  CHECK(m(0.6) == Approx(0.9 + 1.75 * 0.1).margin(1e-12));  // above: the overall slope
+  CHECK(m(0.05) == Approx(0.1).margin(1e-12));               // below: towards (0, 0)
+  CHECK(m(0.0) == 0.0);
+  // Clipped data: a run of equal source quantiles is one knot at the mean of its targets.
+  const io::IntensityMap c = io::quantile_map({0.2, 0.2, 0.2, 0.6}, {0.1, 0.2, 0.3, 0.8});
+  REQUIRE(c.x.size() == 2);
+  CHECK(c.x[0] == 0.2);
+  CHECK(c.y[0] == Approx(0.2));
+  CHECK_THROWS_AS(io::quantile_map({0.1, 0.2}, {0.1}), io::Error);
+}
+
+TEST_CASE("intensity map: a blend of two maps is their weighted mean everywhere", "[intensity_map]") {
+  io::IntensityMap a, b, id;
+  a.x = {0.2, 0.5, 0.8}, a.y = {0.1, 0.6, 0.7}, a.top_slope = 0.5;
+  b.x = {0.3, 0.6}, b.y = {0.35, 0.9}, b.top_slope = 1.5;
+  for (double w : {0.0, 0.3, 0.5, 1.0}) {
+    const io::IntensityMap m = io::blend_maps(a, b, w), n = io::blend_maps(a, id, w);
+    for (double v = 0.0; v <= 1.2; v += 0.01) {
+      INFO("w " << w << " v " << v);
+      CHECK(m(v) == Approx(w * a(v) + (1 - w) * b(v)).margin(1e-12));
+      CHECK(n(v) == Approx(w * a(v) + (1 - w) * v).margin(1e-12));
+    }
+  }
+  CHECK(io::blend_maps(id, id, 0.5).identity());
+}

@@ -10,6 +10,7 @@
 
 #include "io/mask.h"
 #include "io/nifti.h"
+#include "io/intensity_map.h"
 #include "io/normalize.h"
 #include "tests/support/paths.h"
 #include "tools/harmonize/harmonize.h"
@@ -116,4 +117,66 @@ TEST_CASE("harmonize detail: a zeroed top stays empty", "[harmonize][detail]") {
   INFO(inside << " brain voxels zeroed");
   REQUIRE(inside > 1000);  // the zeroed part held brain
   CHECK(nonzero == 0);
+}
+
+TEST_CASE("harmonize detail: the quantile part matches the brain's histogram to the target's", "[harmonize][detail]") {
+  const std::string data = test::data_dir();
+  const std::string t1 = data + "/ixi_hh_2mm/t1/IXI013-HH-1212_T1.nii.gz";
+  const std::string labels = data + "/ixi_hh_2mm/labels/IXI013-HH-1212_T1_DLMUSE.nii.gz";
+  const std::string t2 = data + "/ixi_hh_2mm/t1/IXI014-HH-1236_T1.nii.gz";
+  const std::string labels2 = data + "/ixi_hh_2mm/labels/IXI014-HH-1236_T1_DLMUSE.nii.gz";
+  for (const std::string& f : {t1, labels, t2, labels2}) {
+    INFO("missing test data: " << f);
+    REQUIRE(fs::exists(f));
+  }
+  const ModelSet models = load_models(kModel, Device::CPU, false);
+  const io::Volume v = io::read_volume(t1), w = io::read_volume(t2);
+  const io::Mask brain = io::read_label_mask(v, labels), brain2 = io::read_label_mask(w, labels2);
+  // The target image: another subject with its contrast bent by a gamma of 0.6, so that matching
+  // has something to do.
+  io::Volume bent = w;
+  float hi = *std::max_element(bent.data.begin(), bent.data.end());
+  for (float& x : bent.data) x = hi * std::pow(std::max(x, 0.f) / hi, 0.6f);
+  const TargetCode target = target_from_volume(models, bent, brain2, t2, "labels:" + labels2);
+  REQUIRE(target.quantiles.size() == static_cast<size_t>(io::kBrainQuantileLevels));
+
+  const PreparedInput in = prepare_input(v, brain, models, "labels:" + labels);
+  HarmonizeOptions only_hm;
+  only_hm.network_weight = 0;
+  const NetworkResult r = harmonize_prepared(models, target, in.prepared, only_hm);
+  REQUIRE(r.network_weight == 0);
+  // The input's brain voxels on the models' grid through the map have the target's quantiles.
+  std::vector<float> mapped;
+  const io::Prepared& p = in.prepared;
+  for (size_t i = 0; i < p.image.data.size(); ++i)
+    if (p.mask[i] && p.image.data[i] > 0.f) mapped.push_back(static_cast<float>(r.map(p.image.data[i])));
+  const std::vector<double> got = io::quantiles(mapped, io::kBrainQuantileLevels);
+  double worst = 0, before = 0;
+  const std::vector<double> src = io::quantiles(
+      [&] {
+        std::vector<float> s;
+        for (size_t i = 0; i < p.image.data.size(); ++i)
+          if (p.mask[i] && p.image.data[i] > 0.f) s.push_back(p.image.data[i]);
+        return s;
+      }(),
+      io::kBrainQuantileLevels);
+  for (size_t k = 5; k + 5 < got.size(); ++k) {
+    worst = std::max(worst, std::abs(got[k] - target.quantiles[k]));
+    before = std::max(before, std::abs(src[k] - target.quantiles[k]));
+  }
+  INFO("largest quantile difference to the target: " << before << " before, " << worst << " after");
+  CHECK(before > 0.05);
+  CHECK(worst < 0.005);
+
+  // The default blends the two maps, half and half.
+  const NetworkResult b = harmonize_prepared(models, target, in.prepared, {});
+  REQUIRE(b.network_weight == 0.5);
+  for (double x = 0.05; x < 1.0; x += 0.05) CHECK(b.map(x) == Approx(0.5 * b.network_map(x) + 0.5 * b.quantile_map(x)).margin(1e-9));
+  // Without quantiles (a target whose quantiles are unknown) the network's map is used alone.
+  TargetCode bare = target;
+  bare.quantiles.clear();
+  const NetworkResult n = harmonize_prepared(models, bare, in.prepared, {});
+  CHECK(n.network_weight == 1);
+  CHECK(n.quantile_map.identity());
+  for (double x = 0.05; x < 1.0; x += 0.05) CHECK(n.map(x) == n.network_map(x));
 }

@@ -128,9 +128,12 @@ OutputStage parse_output_stage(const std::string& name) {
 
 nlohmann::json NetworkResult::summary() const {
   if (own.data.empty()) return {{"stage", "decoder"}};
-  return {{"stage", "detail"},
+  nlohmann::json j = {{"stage", "detail"},
           {"map", map.to_json()},
+          {"network_weight", network_weight},
           {"noise", {{"input", noise_input}, {"target", noise_target}, {"excess_fraction", excess_fraction}}}};
+  if (!quantile_map.identity()) j["network_map"] = network_map.to_json(), j["quantile_map"] = quantile_map.to_json();
+  return j;
 }
 
 namespace {
@@ -221,14 +224,30 @@ NetworkResult harmonize_prepared(const ModelSet& models, const TargetCode& targe
   require_finite(r.decoder, "the network's output under the target's code");
   require_finite(r.own, "the network's output under the volume's own code");
   const int64_t dim[3] = {r.own.dim[0], r.own.dim[1], r.own.dim[2]};
-  r.map = io::fit_monotone_map(r.own.data, r.decoder.data, io::flat_voxels(r.own.data, dim, p.mask, options.map.flat_fraction),
-                               options.map);
+  r.network_map = io::fit_monotone_map(r.own.data, r.decoder.data,
+                                       io::flat_voxels(r.own.data, dim, p.mask, options.map.flat_fraction), options.map);
   // Noise: both measured on the models' grid, where the target's was (resampling averages noise);
   // the input's was measured with its own code.
   r.noise_input = own.noise;
   r.noise_target = target.noise;
   if (options.denoise && r.noise_target > 0 && r.noise_input > options.noise_ratio * r.noise_target)
     r.excess_fraction = std::sqrt(1.0 - (r.noise_target / r.noise_input) * (r.noise_target / r.noise_input));
+  r.map = r.network_map;
+  if (options.network_weight < 1 && !target.quantiles.empty()) {
+    // The input's quantiles as the map will see its voxels: after the excess noise is removed
+    // (noise widens a histogram, and matching a widened one would flatten the contrast).
+    std::vector<double> source = own.quantiles;
+    if (r.excess_fraction > 0) {
+      io::Volume clean = p.image;
+      io::nlm_denoise(clean, p.mask, options.nlm_strength * r.excess_fraction * io::estimate_noise(clean, p.mask));
+      source = prepared_quantiles(clean, p.mask);
+    }
+    if (source.size() == target.quantiles.size()) {
+      r.quantile_map = io::quantile_map(source, target.quantiles);
+      r.network_weight = options.network_weight;
+      r.map = io::blend_maps(r.network_map, r.quantile_map, options.network_weight);
+    }
+  }
   return r;
 }
 

@@ -70,6 +70,10 @@ struct TargetCode {
   // Noise sigma of the target on the models' grid and [0, 1] scale (io::estimate_noise): measured on
   // a target image, stored per site by training; 0 when unknown (then nothing is denoised).
   double noise = 0;
+  // The target's brain intensities on the models' grid and [0, 1] scale: io::kBrainQuantileLevels quantiles
+  // (of a target image's brain voxels, or stored per site by training); empty when unknown (then
+  // the detail stage uses the network's map alone).
+  std::vector<double> quantiles;
   nlohmann::json summary() const;  // kind, source, per-model code hashes, noise (for sidecars)
 };
 
@@ -83,6 +87,8 @@ TargetCode target_from_volume(const ModelSet& models, const io::Volume& target, 
 // The same from a volume already through the models' preprocessing.
 TargetCode target_from_prepared(const ModelSet& models, const io::Prepared& p, const std::string& source,
                                 const std::string& mask_source);
+// io::kBrainQuantileLevels quantiles of the brain voxels (mask, > 0) of a volume on the models' grid.
+std::vector<double> prepared_quantiles(const io::Volume& image, const io::Mask& mask);
 // A file written by write_target_code; checks each code's shape and model against `models`.
 TargetCode read_target_code(const std::string& path, const ModelSet& models);
 nlohmann::json target_code_json(const TargetCode& t, const ModelSet& models);
@@ -116,6 +122,12 @@ struct HarmonizeOptions {
   // target's by more than noise_ratio, non-local means with h = nlm_strength x the excess noise
   // (measured on the input's own grid) brings it down to about the target's level.
   bool denoise = true;
+  // The weight of the network's map in the detail stage's map; the rest goes to histogram matching
+  // of the input's brain intensities to the target's (TargetCode::quantiles), when the target has
+  // them. Each alone errs in its own way (the network's map sees contrast through an 8 x 8 code;
+  // quantile matching assumes equal tissue proportions), and their mean beat both on the
+  // reproducibility run (docs/harmonize.md).
+  double network_weight = 0.5;
   double noise_ratio = 1.5, nlm_strength = 1.0;
   Outside outside = Outside::zero;  // voxels outside the mask
   bool restore_intensity = false;  // map the output back through the inverse normalization
@@ -149,7 +161,10 @@ struct NetworkStats {
 struct NetworkResult {
   io::Volume decoder;    // the decoder's rendering under the target code
   io::Volume own;        // detail stage: the rendering under the volume's own code (else empty)
-  io::IntensityMap map;  // detail stage: own -> decoder, fitted in the brain mask
+  io::IntensityMap map;  // detail stage: what is applied (the blend of the two below)
+  io::IntensityMap network_map;   // own -> decoder, fitted in the brain mask
+  io::IntensityMap quantile_map;  // the input's brain quantiles -> the target's (empty: none)
+  double network_weight = 1;      // of network_map in map
   // Detail stage: the input's and the target's noise on the models' grid, and the fraction of the
   // input's noise that is excess over the target's (0: not denoised).
   double noise_input = 0, noise_target = 0, excess_fraction = 0;

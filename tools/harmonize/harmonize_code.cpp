@@ -5,6 +5,7 @@
 #include "engine/autograd.h"
 #include "io/denoise.h"
 #include "io/error.h"
+#include "io/intensity_map.h"
 #include "io/json_io.h"
 #include "model/inference.h"
 #include "tools/harmonize/harmonize.h"
@@ -25,7 +26,35 @@ int64_t numel(const std::vector<int64_t>& s) {
   return n;
 }
 
+// A stored list of io::kBrainQuantileLevels finite, non-decreasing values in [0, 1].
+std::vector<double> read_quantiles(const nlohmann::json& j, const std::string& file) {
+  std::vector<double> q;
+  try {
+    q = j.get<std::vector<double>>();
+  } catch (const std::exception& e) {
+    io::fail(file, std::string("malformed brain-intensity quantiles: ") + e.what());
+  }
+  if (static_cast<int>(q.size()) != io::kBrainQuantileLevels)
+    io::fail(file, std::to_string(q.size()) + " brain-intensity quantiles, expected " + std::to_string(io::kBrainQuantileLevels));
+  for (size_t i = 0; i < q.size(); ++i)
+    if (!std::isfinite(q[i]) || q[i] < 0 || q[i] > 1 || (i > 0 && q[i] < q[i - 1]))
+      io::fail(file, "the brain-intensity quantiles are not non-decreasing values in [0, 1]");
+  return q;
+}
+
+// The brain voxels of a prepared volume (the models' grid and scale).
+std::vector<float> brain_values(const io::Volume& image, const io::Mask& mask) {
+  std::vector<float> v;
+  for (size_t i = 0; i < image.data.size(); ++i)
+    if (mask[i] && image.data[i] > 0.f) v.push_back(image.data[i]);
+  return v;
+}
+
 }  // namespace
+
+std::vector<double> prepared_quantiles(const io::Volume& image, const io::Mask& mask) {
+  return io::quantiles(brain_values(image, mask), io::kBrainQuantileLevels);
+}
 
 std::string ContrastCode::sha256() const { return sha256_hex(values.data(), values.size() * sizeof(float)); }
 
@@ -39,6 +68,7 @@ nlohmann::json TargetCode::summary() const {
   nlohmann::json j = {{"kind", kind}, {"source", source}};
   if (kind == "code") j["provenance"] = provenance;
   if (noise > 0) j["noise"] = noise;
+  j["quantiles"] = !quantiles.empty();
   for (const auto& [orientation, c] : codes)
     j["codes"][orientation] = {{"sha256", c.sha256()}, {"shape", c.shape}, {"model_sha256", c.model_sha256}};
   return j;
@@ -64,6 +94,8 @@ TargetCode target_from_site(const ModelSet& models, const std::string& site) {
   }
   const nlohmann::json& noise = models.axial().info.extra.value("site_noise", nlohmann::json::object());
   if (noise.contains(site) && noise[site].is_number()) t.noise = noise[site].get<double>();
+  const nlohmann::json& q = models.axial().info.extra.value("site_quantiles", nlohmann::json::object());
+  if (q.contains(site)) t.quantiles = read_quantiles(q[site], models.axial().path);
   return t;
 }
 
@@ -86,6 +118,7 @@ TargetCode target_from_prepared(const ModelSet& models, const io::Prepared& p, c
   t.source = source;
   t.provenance = {{"kind", "image"}, {"source", source}, {"mask", mask_source}};
   t.noise = io::estimate_noise(p.image, p.mask);
+  t.quantiles = prepared_quantiles(p.image, p.mask);
   io::Volume mask_vol = p.image;
   for (size_t i = 0; i < mask_vol.data.size(); ++i) mask_vol.data[i] = p.mask[i] ? 1.f : 0.f;
   for (const HarmonizeModel* m : models.distinct()) {
@@ -124,6 +157,7 @@ TargetCode target_from_prepared(const ModelSet& models, const io::Prepared& p, c
 nlohmann::json target_code_json(const TargetCode& t, const ModelSet& models) {
   nlohmann::json j = {{"format", kCodeFormat}, {"imunity_version", IMUNITY_VERSION}, {"target", t.provenance}};
   if (t.noise > 0) j["noise"] = t.noise;
+  if (!t.quantiles.empty()) j["quantiles"] = t.quantiles;
   j["codes"] = nlohmann::json::object();
   for (const HarmonizeModel* m : models.distinct()) {
     const ContrastCode& c = t.for_model(*m);
@@ -146,6 +180,7 @@ TargetCode read_target_code(const std::string& path, const ModelSet& models) {
   t.source = path;
   t.provenance = j.value("target", nlohmann::json::object());
   if (j.contains("noise") && j["noise"].is_number()) t.noise = j["noise"].get<double>();
+  if (j.contains("quantiles")) t.quantiles = read_quantiles(j["quantiles"], path);
   for (const HarmonizeModel* m : models.distinct()) {
     if (!j.contains("codes") || !j["codes"].contains(m->orientation))
       io::fail(path, "holds no code for the " + m->orientation + " model (it was saved with other models)");

@@ -298,14 +298,15 @@ const ReproMethodInfo& repro_method(int m) {
        "above, to the reference image after the same N4"},
       {"imunity_decoder", "ImUnity decoder output (site code)",
        "the paper's harmonized image: imunity-harmonize --output decoder towards the checkpoint's stored code of the "
-       "reference site (the decoder's rendering of the 8 x 8 anatomy code, resampled to the input grid)"},
+       "reference site (the decoder's rendering of the anatomy code, resampled to the input grid)"},
       {"imunity_site", "ImUnity (site code)",
        "imunity-harmonize's default detail-preserving output towards the checkpoint's stored code of the reference site: "
-       "the input's own voxels through the monotone map fitted between the decoder's renderings under the input's own "
-       "code and under the target code"},
+       "the input's own voxels through a monotone map: the mean of the map fitted between the decoder's renderings under "
+       "the input's own code and under the target code, and histogram matching of the input's brain to the site's "
+       "stored brain intensities (--network-weight sets the network's share; 1 when the checkpoint has none)"},
       {"imunity_image", "ImUnity (reference image)",
-       "the same detail-preserving output towards the mean contrast code of the reference image (another subject of the "
-       "reference site)"}};
+       "the same detail-preserving output towards the reference image (another subject of the reference site): its mean "
+       "contrast code and its brain intensities"}};
   return kInfo[m];
 }
 

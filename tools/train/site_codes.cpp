@@ -4,6 +4,7 @@
 #include <map>
 
 #include "io/denoise.h"
+#include "io/intensity_map.h"
 #include "model/inference.h"
 
 namespace im::tools {
@@ -53,6 +54,29 @@ void compute_site_codes(model::ImUnity& m, const io::SliceSampler& sampler, cons
                                                   sampler.height(), sampler.width());
   }
   info.extra["site_noise"] = noise;
+  // Each site's brain intensities (io::kBrainQuantileLevels quantiles of the brain voxels of up to 64
+  // batches' slices): the target of the detail stage's histogram-matching part.
+  nlohmann::json quant = nlohmann::json::object();
+  for (size_t s = 0; s < sites.size(); ++s) {
+    std::vector<float> values;
+    for (int64_t bi = 0; bi < 64; ++bi) {
+      io::Batch b = sampler.make_batch(3000000 + bi);
+      const int64_t hw = static_cast<int64_t>(b.H) * b.W;
+      for (int i = 0; i < b.B; ++i) {
+        if (b.site[i] != static_cast<int>(s)) continue;
+        for (int64_t k = 0; k < hw; ++k) {
+          const size_t j = static_cast<size_t>(i * hw + k);
+          if (b.mask1[j] > 0.5f && b.s1[j] > 0.f) values.push_back(b.s1[j]);
+        }
+      }
+    }
+    if (!values.empty()) {
+      std::vector<double> q = io::quantiles(std::move(values), io::kBrainQuantileLevels);
+      for (double& v : q) v = static_cast<float>(v);  // float precision: a shorter header
+      quant[sites[s]] = q;
+    }
+  }
+  info.extra["site_quantiles"] = quant;
   info.site_codes.clear();
   for (size_t s = 0; s < sites.size(); ++s) {
     int k = static_cast<int>(s);
