@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "io/error.h"
 #include "io/safetensors.h"
@@ -67,6 +68,26 @@ TEST_CASE("train run: N steps straight equal N/2 steps, resume, N/2 steps, bit f
   CHECK(ia.step == 6);
   CHECK(ib.step == 6);
   CHECK(ia.rng_offset == ib.rng_offset);
+
+  // Each site's brain intensities, for the detail stage's histogram matching: 201 non-decreasing
+  // quantiles in [0, 1]; the low-contrast site's brain spans a narrower range than the 1.5T-like
+  // high-contrast site's (the simulator's two contrast curves).
+  REQUIRE(ia.extra.contains("site_quantiles"));
+  std::map<std::string, double> spread;
+  for (const std::string site : {"low_contrast", "high_contrast_15t"}) {
+    INFO(site);
+    REQUIRE(ia.extra["site_quantiles"].contains(site));
+    const std::vector<double> q = ia.extra["site_quantiles"][site].get<std::vector<double>>();
+    REQUIRE(q.size() == 201);
+    for (size_t k = 0; k < q.size(); ++k) {
+      CHECK(q[k] >= 0.0);
+      CHECK(q[k] <= 1.0);
+      if (k) CHECK(q[k] >= q[k - 1]);
+    }
+    spread[site] = q[180] - q[20];
+  }
+  INFO("10-90% spread: low_contrast " << spread["low_contrast"] << ", high_contrast_15t " << spread["high_contrast_15t"]);
+  CHECK(spread["low_contrast"] < 0.8 * spread["high_contrast_15t"]);
 }
 
 TEST_CASE("train run: a corrupted or truncated checkpoint gives a clear error naming the file") {
