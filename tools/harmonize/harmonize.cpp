@@ -217,7 +217,8 @@ NetworkResult harmonize_prepared(const ModelSet& models, const TargetCode& targe
   }
   // The volume's own contrast, measured as a target image's would be: the mean code over its
   // brain slices.
-  const TargetCode own = target_from_prepared(models, p, p.record.input.empty() ? "the input" : p.record.input, p.record.mask_source);
+  const TargetCode own =
+      target_from_prepared(models, p, p.record.input.empty() ? "the input" : p.record.input, p.record.mask_source, false);
   std::array<io::Volume, 2> v = render(models, target, &own, p, options, stats);
   r.decoder = std::move(v[0]);
   r.own = std::move(v[1]);
@@ -236,11 +237,13 @@ NetworkResult harmonize_prepared(const ModelSet& models, const TargetCode& targe
   if (options.network_weight < 1 && !target.quantiles.empty()) {
     // The input's quantiles as the map will see its voxels: after the excess noise is removed
     // (noise widens a histogram, and matching a widened one would flatten the contrast).
-    std::vector<double> source = own.quantiles;
+    std::vector<double> source;
     if (r.excess_fraction > 0) {
       io::Volume clean = p.image;
       io::nlm_denoise(clean, p.mask, options.nlm_strength * r.excess_fraction * io::estimate_noise(clean, p.mask));
       source = prepared_quantiles(clean, p.mask);
+    } else {
+      source = prepared_quantiles(p.image, p.mask);
     }
     if (source.size() == target.quantiles.size()) {
       r.quantile_map = io::quantile_map(source, target.quantiles);

@@ -85,8 +85,10 @@ TargetCode target_from_site(const ModelSet& models, const std::string& site);
 TargetCode target_from_volume(const ModelSet& models, const io::Volume& target, const io::Mask& mask,
                               const std::string& source, const std::string& mask_source);
 // The same from a volume already through the models' preprocessing.
+// with_quantiles false leaves TargetCode::quantiles empty (the input's own code needs them only
+// when the target has quantiles).
 TargetCode target_from_prepared(const ModelSet& models, const io::Prepared& p, const std::string& source,
-                                const std::string& mask_source);
+                                const std::string& mask_source, bool with_quantiles = true);
 // io::kBrainQuantileLevels quantiles of the brain voxels (mask, > 0) of a volume on the models' grid.
 std::vector<double> prepared_quantiles(const io::Volume& image, const io::Mask& mask);
 // A file written by write_target_code; checks each code's shape and model against `models`.
@@ -101,7 +103,7 @@ enum class OutputStage {
   // own contrast code to its rendering under the target code (both equally blurred, so the blur
   // cancels and only the contrast change remains). Anatomy is the input's, voxel for voxel.
   detail,
-  // The decoder's output itself (the paper's harmonized image): the anatomy as the 8 x 8 code
+  // The decoder's output itself (the paper's harmonized image): the anatomy as the coarse code
   // carries it, resampled back to the input grid.
   decoder,
 };
@@ -124,7 +126,7 @@ struct HarmonizeOptions {
   bool denoise = true;
   // The weight of the network's map in the detail stage's map; the rest goes to histogram matching
   // of the input's brain intensities to the target's (TargetCode::quantiles), when the target has
-  // them. Each alone errs in its own way (the network's map sees contrast through an 8 x 8 code;
+  // them. Each alone errs in its own way (the network's map sees contrast through a coarse code;
   // quantile matching assumes equal tissue proportions), and their mean beat both on the
   // reproducibility run (docs/harmonize.md).
   double network_weight = 0.5;

@@ -111,14 +111,14 @@ TargetCode target_from_volume(const ModelSet& models, const io::Volume& target, 
 }
 
 TargetCode target_from_prepared(const ModelSet& models, const io::Prepared& p, const std::string& source,
-                                const std::string& mask_source) {
+                                const std::string& mask_source, bool with_quantiles) {
   NoGrad ng;
   TargetCode t;
   t.kind = "image";
   t.source = source;
   t.provenance = {{"kind", "image"}, {"source", source}, {"mask", mask_source}};
   t.noise = io::estimate_noise(p.image, p.mask);
-  t.quantiles = prepared_quantiles(p.image, p.mask);
+  if (with_quantiles) t.quantiles = prepared_quantiles(p.image, p.mask);
   io::Volume mask_vol = p.image;
   for (size_t i = 0; i < mask_vol.data.size(); ++i) mask_vol.data[i] = p.mask[i] ? 1.f : 0.f;
   for (const HarmonizeModel* m : models.distinct()) {
