@@ -4,7 +4,7 @@
 # ImUnity against the baselines, and site classification before and after.
 #   tools/repro.sh [OUT_DIR]            (default repro-out) with the shipped model
 #   RETRAIN=1 tools/repro.sh [OUT_DIR]  first retrains the model from scratch (tools/make-default-model.sh,
-#                                       6 000 steps: about 40 minutes on a quiet 2-core CPU at 40 slices/s; STEPS, THREADS pass through)
+#                                       10 000 steps: about 50 minutes on a quiet 2-core CPU at 55 slices/s; STEPS, THREADS pass through)
 # Needs tools/build.sh first. IMUNITY_DATA overrides ../shared/data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
