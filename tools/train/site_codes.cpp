@@ -34,48 +34,36 @@ void compute_site_codes(model::ImUnity& m, const io::SliceSampler& sampler, cons
     }
   }
   info.code_shape = shape;
-  // Each site's noise level on the model's grid (io::estimate_noise over its slices): the target of
-  // the detail stage's noise harmonization.
-  nlohmann::json noise = nlohmann::json::object();
-  for (size_t s = 0; s < sites.size(); ++s) {
-    std::vector<float> slices, n;
-    std::vector<uint8_t> masks;
-    for (int64_t bi = 0; bi < 64; ++bi) {
-      io::Batch b = sampler.make_batch(2000000 + bi);
-      const int64_t hw = static_cast<int64_t>(b.H) * b.W;
-      for (int i = 0; i < b.B; ++i) {
-        if (b.site[i] != static_cast<int>(s)) continue;
-        slices.insert(slices.end(), b.s1.begin() + i * hw, b.s1.begin() + (i + 1) * hw);
-        for (int64_t k = 0; k < hw; ++k) masks.push_back(b.mask1[static_cast<size_t>(i * hw + k)] > 0.5f);
-      }
+  // Each site's noise level on the model's grid (io::estimate_noise over its slices: the target of
+  // the detail stage's noise harmonization) and its brain intensities (io::kBrainQuantileLevels
+  // quantiles of the brain voxels: the target of its histogram-matching part), both from the
+  // slices of 64 batches.
+  std::vector<std::vector<float>> slices(sites.size());
+  std::vector<std::vector<uint8_t>> masks(sites.size());
+  for (int64_t bi = 0; bi < 64; ++bi) {
+    io::Batch b = sampler.make_batch(2000000 + bi);
+    const int64_t hw = static_cast<int64_t>(b.H) * b.W;
+    for (int i = 0; i < b.B; ++i) {
+      const size_t s = static_cast<size_t>(b.site[i]);
+      if (s >= sites.size()) continue;
+      slices[s].insert(slices[s].end(), b.s1.begin() + i * hw, b.s1.begin() + (i + 1) * hw);
+      for (int64_t k = 0; k < hw; ++k) masks[s].push_back(b.mask1[static_cast<size_t>(i * hw + k)] > 0.5f);
     }
-    if (!slices.empty())
-      noise[sites[s]] = io::estimate_noise_slices(slices, masks, static_cast<int64_t>(masks.size()) / (sampler.height() * sampler.width()),
-                                                  sampler.height(), sampler.width());
+  }
+  nlohmann::json noise = nlohmann::json::object(), quant = nlohmann::json::object();
+  for (size_t s = 0; s < sites.size(); ++s) {
+    if (slices[s].empty()) continue;
+    noise[sites[s]] = io::estimate_noise_slices(slices[s], masks[s], static_cast<int64_t>(masks[s].size()) / (sampler.height() * sampler.width()),
+                                                sampler.height(), sampler.width());
+    std::vector<float> values;
+    for (size_t k = 0; k < slices[s].size(); ++k)
+      if (masks[s][k] && slices[s][k] > 0.f) values.push_back(slices[s][k]);
+    if (values.empty()) continue;
+    std::vector<double> q = io::quantiles(std::move(values), io::kBrainQuantileLevels);
+    for (double& v : q) v = static_cast<float>(v);  // float precision: a shorter header
+    quant[sites[s]] = q;
   }
   info.extra["site_noise"] = noise;
-  // Each site's brain intensities (io::kBrainQuantileLevels quantiles of the brain voxels of up to 64
-  // batches' slices): the target of the detail stage's histogram-matching part.
-  nlohmann::json quant = nlohmann::json::object();
-  for (size_t s = 0; s < sites.size(); ++s) {
-    std::vector<float> values;
-    for (int64_t bi = 0; bi < 64; ++bi) {
-      io::Batch b = sampler.make_batch(3000000 + bi);
-      const int64_t hw = static_cast<int64_t>(b.H) * b.W;
-      for (int i = 0; i < b.B; ++i) {
-        if (b.site[i] != static_cast<int>(s)) continue;
-        for (int64_t k = 0; k < hw; ++k) {
-          const size_t j = static_cast<size_t>(i * hw + k);
-          if (b.mask1[j] > 0.5f && b.s1[j] > 0.f) values.push_back(b.s1[j]);
-        }
-      }
-    }
-    if (!values.empty()) {
-      std::vector<double> q = io::quantiles(std::move(values), io::kBrainQuantileLevels);
-      for (double& v : q) v = static_cast<float>(v);  // float precision: a shorter header
-      quant[sites[s]] = q;
-    }
-  }
   info.extra["site_quantiles"] = quant;
   info.site_codes.clear();
   for (size_t s = 0; s < sites.size(); ++s) {
