@@ -6,20 +6,10 @@
 #include <limits>
 
 #include "io/error.h"
+#include "io/intensity_map.h"
 
 namespace im::eval {
 
-namespace {
-
-// numpy.percentile (linear) of sorted values at level q in [0, 1].
-double quantile_sorted(const std::vector<double>& s, double q) {
-  const double pos = q * static_cast<double>(s.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(lo + 1, s.size() - 1);
-  return s[lo] + (pos - static_cast<double>(lo)) * (s[hi] - s[lo]);
-}
-
-}  // namespace
 
 double HistogramMatch::apply(double x) const {
   if (!(x > 0) || source.empty()) return x;
@@ -49,28 +39,14 @@ HistogramMatch fit_histogram_match(std::vector<double> source, std::vector<doubl
   if (options.landmarks < 2) throw io::Error("histogram matching: at least 2 landmarks are needed");
   std::sort(source.begin(), source.end());
   std::sort(reference.begin(), reference.end());
-  HistogramMatch m;
   const int n = options.landmarks;
-  double run_x = std::numeric_limits<double>::quiet_NaN(), run_sum = 0;
-  int run_count = 0;
-  auto flush = [&] {
-    if (run_count == 0) return;
-    m.source.push_back(run_x);
-    m.reference.push_back(run_sum / run_count);
-  };
+  std::vector<double> xs(static_cast<size_t>(n)), xr(static_cast<size_t>(n));
   for (int k = 0; k < n; ++k) {
     const double q = static_cast<double>(k) / (n - 1);
-    const double xs = quantile_sorted(source, q), xr = quantile_sorted(reference, q);
-    if (run_count > 0 && xs == run_x) {
-      run_sum += xr, ++run_count;
-      continue;
-    }
-    flush();
-    run_x = xs, run_sum = xr, run_count = 1;
+    xs[static_cast<size_t>(k)] = io::quantile_sorted(source, q), xr[static_cast<size_t>(k)] = io::quantile_sorted(reference, q);
   }
-  flush();
-  // Averaging a run can only lower its reference value below the next run's first: keep it monotone.
-  for (size_t i = 1; i < m.reference.size(); ++i) m.reference[i] = std::max(m.reference[i], m.reference[i - 1]);
+  HistogramMatch m;
+  io::merge_landmarks(xs, xr, m.source, m.reference);
   return m;
 }
 

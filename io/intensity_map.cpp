@@ -97,36 +97,45 @@ IntensityMap fit_monotone_map(const std::vector<float>& from, const std::vector<
   return m;
 }
 
-std::vector<double> quantiles(std::vector<float> values, int n) {
+double quantile_sorted(const std::vector<double>& s, double q) {
+  const double pos = q * static_cast<double>(s.size() - 1);
+  const size_t lo = static_cast<size_t>(pos);
+  const size_t hi = std::min(lo + 1, s.size() - 1);
+  return s[lo] + (pos - static_cast<double>(lo)) * (s[hi] - s[lo]);
+}
+
+std::vector<double> quantiles(const std::vector<float>& values, int n) {
   if (n < 2) throw Error("quantiles: need at least 2 levels, got " + std::to_string(n));
   std::vector<double> q;
   if (values.empty()) return q;
-  std::sort(values.begin(), values.end());
-  const double last = static_cast<double>(values.size() - 1);
-  for (int k = 0; k < n; ++k) {
-    const double pos = last * k / (n - 1);
-    const size_t lo = static_cast<size_t>(pos);
-    const size_t hi = std::min(lo + 1, values.size() - 1);
-    const double t = pos - static_cast<double>(lo);
-    q.push_back(values[lo] + t * (static_cast<double>(values[hi]) - values[lo]));
-  }
+  std::vector<double> sorted(values.begin(), values.end());
+  std::sort(sorted.begin(), sorted.end());
+  for (int k = 0; k < n; ++k) q.push_back(quantile_sorted(sorted, static_cast<double>(k) / (n - 1)));
   return q;
+}
+
+void merge_landmarks(const std::vector<double>& xq, const std::vector<double>& yq, std::vector<double>& x,
+                     std::vector<double>& y) {
+  x.clear(), y.clear();
+  for (size_t i = 0; i < xq.size();) {
+    size_t j = i;
+    double sum = 0;
+    while (j < xq.size() && xq[j] == xq[i]) sum += yq[j++];
+    x.push_back(xq[i]), y.push_back(sum / static_cast<double>(j - i));
+    i = j;
+  }
+  for (size_t i = 1; i < y.size(); ++i) y[i] = std::max(y[i], y[i - 1]);
 }
 
 IntensityMap quantile_map(const std::vector<double>& source, const std::vector<double>& target, double max_top_slope) {
   if (source.size() != target.size() || source.size() < 2)
     throw Error("quantile map: " + std::to_string(source.size()) + " source and " + std::to_string(target.size()) +
                 " target quantiles (need the same number, at least 2)");
+  std::vector<double> x, y;
+  merge_landmarks(source, target, x, y);
   IntensityMap m;
-  for (size_t i = 0; i < source.size();) {
-    size_t j = i;
-    double sy = 0;
-    while (j < source.size() && source[j] == source[i]) sy += target[j++];
-    const double yi = sy / static_cast<double>(j - i);
-    if (source[i] > 0 && (m.x.empty() || source[i] > m.x.back())) m.x.push_back(source[i]), m.y.push_back(std::max(0.0, yi));
-    i = j;
-  }
-  for (size_t i = 1; i < m.y.size(); ++i) m.y[i] = std::max(m.y[i], m.y[i - 1]);
+  for (size_t i = 0; i < x.size(); ++i)
+    if (x[i] > 0) m.x.push_back(x[i]), m.y.push_back(std::max(0.0, y[i]));  // the map runs to (0, 0) below
   const double sr = source.back() - source.front(), tr = target.back() - target.front();
   m.top_slope = sr > 0 && tr > 0 ? std::clamp(tr / sr, 0.0, max_top_slope) : 1.0;
   return m;

@@ -44,9 +44,18 @@ IntensityMap fit_monotone_map(const std::vector<float>& from, const std::vector<
 // ("site_quantiles") and that imunity-harmonize measures on a target image and on each input.
 constexpr int kBrainQuantileLevels = 201;
 
-// Quantiles of `values` at the levels k / (n - 1), k = 0..n-1, interpolated linearly between order
-// statistics (numpy.quantile's default). Empty when `values` is; n >= 2.
-std::vector<double> quantiles(std::vector<float> values, int n);
+// The quantile at level q in [0, 1] of sorted, non-empty values, interpolated linearly between order
+// statistics (numpy.quantile's default).
+double quantile_sorted(const std::vector<double>& sorted, double q);
+// Quantiles of `values` at the levels k / (n - 1), k = 0..n-1 (quantile_sorted). Empty when
+// `values` is; n >= 2.
+std::vector<double> quantiles(const std::vector<float>& values, int n);
+
+// Landmark pairs (xq non-decreasing, as quantiles of two samples at the same levels) made into the
+// knots of a function: each run of equal xq becomes one knot at the mean of its yq, and the knots'
+// y are then made non-decreasing (averaging a run can put it below the one before).
+void merge_landmarks(const std::vector<double>& xq, const std::vector<double>& yq, std::vector<double>& x,
+                     std::vector<double>& y);
 
 // Histogram matching as a map: source quantiles -> target quantiles at the same levels (equal runs of
 // source quantiles merged into one knot at the mean of their targets; knots at or below 0 dropped),
