@@ -57,9 +57,9 @@ Context* make_context() {
   k->device = g_requested_device.load();
   IM_CUDA_CHECK(cudaSetDevice(k->device));
   IM_CUDA_CHECK(cudaStreamCreateWithFlags(&k->stream, cudaStreamNonBlocking));
-  IM_CUBLAS_CHECK(cublasCreate(&k->cublas));
-  IM_CUBLAS_CHECK(cublasSetStream(k->cublas, k->stream));
-  IM_CUBLAS_CHECK(cublasSetMathMode(k->cublas, CUBLAS_DEFAULT_MATH));
+  IM_CUBLAS_CHECK(cublas_api().create(&k->cublas));
+  IM_CUBLAS_CHECK(cublas_api().set_stream(k->cublas, k->stream));
+  IM_CUBLAS_CHECK(cublas_api().set_math_mode(k->cublas, CUBLAS_DEFAULT_MATH));
   IM_CUDNN_CHECK(cudnnCreate(&k->cudnn));
   IM_CUDNN_CHECK(cudnnSetStream(k->cudnn, k->stream));
   g_context_device = k->device;
@@ -240,7 +240,7 @@ void check_launch(const char* file, int line) {
 void set_tf32(bool on) {
   IM_CHECK(!on || !deterministic(), "TF32 cannot be switched on in deterministic mode");
   ctx().tf32 = on;
-  IM_CUBLAS_CHECK(cublasSetMathMode(cublas(), on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  IM_CUBLAS_CHECK(cublas_api().set_math_mode(cublas(), on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
 }
 bool tf32() { return ctx().tf32; }
 

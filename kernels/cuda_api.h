@@ -43,6 +43,9 @@ bool deterministic();
 // IMUNITY_CUDA_SYNC=1 in the environment: synchronize and check after every kernel launch and
 // library call, so an error names the launch that caused it (slow; for debugging).
 bool sync_after_launch();
+// The file cuBLAS was opened from, opening it now if no GPU work has yet (it is not linked: see
+// kernels/cublas_loader.cu). Needs no GPU. Throws when it cannot be opened or lacks a symbol.
+std::string cublas_library();
 // "NVIDIA H100 80GB HBM3 (cuda:0, sm_90, 81559 MiB)".
 std::string device_description();
 

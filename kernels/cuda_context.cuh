@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace im::cuda {
 
@@ -15,6 +16,18 @@ namespace im::cuda {
 // After a kernel launch or library call: the launch error, and under IMUNITY_CUDA_SYNC=1 the
 // error of the work itself (the stream is synchronized), both reported at this file and line.
 void check_launch(const char* file, int line);
+
+// The few cuBLAS entry points we call, opened on first use (kernels/cublas_loader.cu): not linked,
+// so that CPU-only runs never pay for cuBLAS's start-up.
+struct CublasApi {
+  decltype(&::cublasCreate_v2) create = nullptr;
+  decltype(&::cublasSetStream_v2) set_stream = nullptr;
+  decltype(&::cublasSetMathMode) set_math_mode = nullptr;
+  decltype(&::cublasSgemm_v2) sgemm = nullptr;
+  decltype(&::cublasGetStatusString) status_string = nullptr;
+  std::string file;  // what was opened
+};
+const CublasApi& cublas_api();
 
 cudaStream_t stream();
 cublasHandle_t cublas();
@@ -43,7 +56,7 @@ inline unsigned grid_for(int64_t n, int threads = 256) {
   do {                                                                                       \
     cublasStatus_t im_st_ = (call);                                                          \
     if (im_st_ != CUBLAS_STATUS_SUCCESS)                                                     \
-      ::im::cuda::fail("cuBLAS", cublasGetStatusString(im_st_), #call, __FILE__, __LINE__);  \
+      ::im::cuda::fail("cuBLAS", ::im::cuda::cublas_api().status_string(im_st_), #call, __FILE__, __LINE__); \
   } while (0)
 
 #define IM_CUDNN_CHECK(call)                                                                 \

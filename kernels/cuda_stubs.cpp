@@ -32,6 +32,7 @@ bool g_deterministic = false;  // recorded only: the CPU backend is deterministi
 void set_deterministic(bool on) { g_deterministic = on; }
 bool deterministic() { return g_deterministic; }
 bool sync_after_launch() { return false; }
+std::string cublas_library() { no_cuda(); }
 std::string device_description() { return "none (CPU-only build)"; }
 
 }  // namespace im::cuda

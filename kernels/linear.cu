@@ -62,7 +62,7 @@ void linear_forward_cuda(float* y, const float* x, const float* w, const float* 
     if (in == 0) return;
   }
   const float alpha = 1.f;
-  IM_CUBLAS_CHECK(cublasSgemm(cuda::cublas(), CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w, k, x, k, &beta, y, m));
+  IM_CUBLAS_CHECK(cuda::cublas_api().sgemm(cuda::cublas(), CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w, k, x, k, &beta, y, m));
   IM_CUDA_LAUNCH_CHECK();
 }
 
@@ -72,11 +72,11 @@ void linear_backward_cuda(float* dx, float* dw, float* db, const float* dy, cons
   const int n = as_int(N, "N"), k = as_int(in, "in"), m = as_int(out, "out");
   const float one = 1.f;
   if (dx && in > 0 && out > 0) {
-    IM_CUBLAS_CHECK(cublasSgemm(cuda::cublas(), CUBLAS_OP_N, CUBLAS_OP_N, k, n, m, &one, w, k, dy, m, &one, dx, k));
+    IM_CUBLAS_CHECK(cuda::cublas_api().sgemm(cuda::cublas(), CUBLAS_OP_N, CUBLAS_OP_N, k, n, m, &one, w, k, dy, m, &one, dx, k));
     IM_CUDA_LAUNCH_CHECK();
   }
   if (dw && in > 0 && out > 0) {
-    IM_CUBLAS_CHECK(cublasSgemm(cuda::cublas(), CUBLAS_OP_N, CUBLAS_OP_T, k, m, n, &one, x, k, dy, m, &one, dw, k));
+    IM_CUBLAS_CHECK(cuda::cublas_api().sgemm(cuda::cublas(), CUBLAS_OP_N, CUBLAS_OP_T, k, m, n, &one, x, k, dy, m, &one, dw, k));
     IM_CUDA_LAUNCH_CHECK();
   }
   if (db && out > 0) {

@@ -2,6 +2,9 @@
 // the deterministic switch; the CUDA side of each is in tests/parity/parity_device.cpp.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <string>
+
 #include "engine/device.h"
 #include "kernels/check.h"
 #include "kernels/cuda_api.h"
@@ -49,4 +52,31 @@ TEST_CASE("device: the CPU's description names the threads and the kernels' inst
     CHECK(named);
   }
   set_num_threads(before);
+}
+
+// cuBLAS is opened on first GPU use, not linked: its start-up (libcublasLt's initializers, about
+// 0.3 s and 200 MB) must not be paid by CPU-only runs, yet it must still be found when wanted.
+namespace {
+bool mapped(const std::string& needle) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line))
+    if (line.find(needle) != std::string::npos) return true;
+  return false;
+}
+}  // namespace
+
+TEST_CASE("device: cuBLAS is not loaded by CPU work and is found on demand") {
+  REQUIRE(std::ifstream("/proc/self/maps").good());
+  // This process has run only CPU cases so far (ctest runs one case per process).
+  CHECK_FALSE(mapped("libcublas"));
+#if !defined(IMUNITY_WITH_CUDA)
+  WARN("SKIPPED: a CPU-only build has no cuBLAS to open");
+#else
+  const std::string file = cuda::cublas_library();
+  INFO(file);
+  CHECK(file.find("libcublas.so.") != std::string::npos);
+  CHECK(mapped("libcublas"));
+  CHECK(mapped("libcublasLt"));
+#endif
 }
