@@ -86,6 +86,8 @@ Batch SliceSampler::make_batch(int64_t index) const {
   b.s1.resize(plane * b.B), b.s2.resize(plane * b.B), b.mask1.resize(plane * b.B);
   b.site.resize(b.B), b.covariates.resize(static_cast<size_t>(b.B) * n_cov_);
   b.volume.resize(b.B), b.slice1.resize(b.B), b.slice2.resize(b.B);
+  Rng arng(mix(opt_.seed ^ 0xa06e7a11ull, static_cast<uint64_t>(index)));
+  if (opt_.anatomy_augment) b.s1_anatomy.resize(plane * b.B);
   for (int s = 0; s < b.B; ++s) {
     int vi;
     if (opt_.balance_sites) {
@@ -105,6 +107,14 @@ Batch SliceSampler::make_batch(int64_t index) const {
     b.site[s] = l.site;
     std::copy(l.covariates.begin(), l.covariates.end(), b.covariates.begin() + s * n_cov_);
     b.volume[s] = vi, b.slice1[s] = static_cast<int>(l.z[a]), b.slice2[s] = static_cast<int>(l.z[c]);
+    if (opt_.anatomy_augment) {
+      // Neighbours only where the adjacent axial slice is a brain slice too (stored).
+      const float* below = a > 0 && l.z[a - 1] == l.z[a] - 1 ? l.slices.data() + (a - 1) * plane : nullptr;
+      const float* above = a + 1 < n && l.z[a + 1] == l.z[a] + 1 ? l.slices.data() + (a + 1) * plane : nullptr;
+      float* dst = b.s1_anatomy.data() + s * plane;
+      std::copy_n(l.slices.begin() + a * plane, plane, dst);
+      augment_slice(dst, below, above, b.H, b.W, arng, opt_.augment);
+    }
   }
   return b;
 }

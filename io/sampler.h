@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/augment.h"
 #include "io/prep.h"
 
 namespace im::io {
@@ -32,6 +33,10 @@ struct SamplerOptions {
   int workers = 2;              // background threads making batches
   int queue_depth = 8;          // batches made ahead of the trainer
   int64_t first_batch = 0;      // index of the first batch next() serves (a resumed run starts at its step)
+  // Also serve s1 through augment_slice as the anatomy encoder's input (Batch::s1_anatomy), drawn
+  // from its own generator: the batches' slices are the same with or without it.
+  bool anatomy_augment = false;
+  AugmentOptions augment;
   // Makes each item's brain mask; empty: io::load_mask. The tools pass one that also runs the
   // brain-mask network (MaskSpec kind net), which the data path cannot.
   std::function<Mask(const Volume&, const MaskSpec&)> mask_loader;
@@ -45,6 +50,7 @@ struct Batch {
   int B = 0, H = 0, W = 0, n_cov = 0;
   std::vector<float> s1, s2;     // two different brain slices of the same volume
   std::vector<float> mask1;      // brain mask of s1 (0/1)
+  std::vector<float> s1_anatomy;  // s1 augmented (SamplerOptions::anatomy_augment), else empty
   std::vector<int> site;         // [B]
   std::vector<float> covariates;  // [B][n_cov]
   std::vector<int> volume, slice1, slice2;  // provenance: item index and axial slice indices

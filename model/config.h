@@ -75,6 +75,11 @@ struct TrainConfig {
   // cannot tell which gamma the output must have, so the contrast must come from the contrast
   // code (not in the paper, which feeds S1 as is; off in both presets).
   bool anatomy_gamma = false;
+  // The anatomy encoder sees S1 through random scanner-like changes (io/augment.h: a monotone
+  // contrast curve, bias field, blur, thick-slice partial volume, noise) made by the sampler, so
+  // that what differs between sites cannot reach the anatomy code (not in the paper; off in both
+  // presets). The decoder still reconstructs S1 as acquired.
+  bool anatomy_augment = false;
   float real_label_noise = 0.1f;  // discriminator real targets 1 - U(0, noise)
   float site_smoothing = 0.1f;
   float lr = 1e-4f, beta1 = 0.5f, beta2 = 0.999f;

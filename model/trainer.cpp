@@ -68,18 +68,20 @@ StepLosses Trainer::step(const TrainBatch& b) {
   const Device dev = model_.device();
   const int64_t n = b.s1.size(0);
   IM_CHECK(b.s1.device() == dev && b.s2.device() == dev, "training batch and model are on different devices");
+  IM_CHECK(!b.s1a.defined() || (b.s1a.device() == dev && b.s1a.shape() == b.s1.shape()),
+           "the anatomy input of a training batch must match s1 in shape and device");
   StepLosses L;
   autograd::clear_tape();
 
   // One gamma per sample, applied to both slices (paper 2.2.1).
-  Tensor s1g, s2g, fg, s1a = b.s1;
+  Tensor s1g, s2g, fg, s1a = b.s1a.defined() ? b.s1a : b.s1;
   {
     NoGrad ng;
     Tensor gamma = rand_uniform({n}, rng_, dev, cfg_.gamma_min, cfg_.gamma_max);
     s1g = gamma_transform(b.s1, gamma);
     s2g = gamma_transform(b.s2, gamma);
     fg = greater_equal(b.s1, mc.background_threshold);
-    if (cfg_.anatomy_gamma) s1a = gamma_transform(b.s1, rand_uniform({n}, rng_, dev, cfg_.gamma_min, cfg_.gamma_max));
+    if (cfg_.anatomy_gamma) s1a = gamma_transform(s1a, rand_uniform({n}, rng_, dev, cfg_.gamma_min, cfg_.gamma_max));
   }
 
   // Generator forward, recorded once and differentiated in phase 3. The codes are drawn with fresh

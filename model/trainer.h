@@ -15,6 +15,7 @@ struct TrainBatch {
   Tensor s1, s2;   // [N, 1, H, W] in [0, 1]
   Tensor site;     // [N] site indices (as floats)
   Tensor bio;      // [N, n_bio] targets: 0/1 for binary features, raw values for continuous ones
+  Tensor s1a;      // the anatomy encoder's input when it is not s1 (train.anatomy_augment), else undefined
 };
 
 // Loss values of the last step, kept on the device (reading them synchronizes: do it every few steps).

@@ -96,7 +96,9 @@ int main(int argc, char** argv) {
   app.add_option("--set", overrides, "Override any config field: model.<field>=V or train.<field>=V (repeatable)");
   app.add_option("--brain-mask", brain_mask, "rows without mask/labels: head (automatic head mask) or net (brain-extraction network)")
       ->default_val("head")->check(CLI::IsMember({"head", "net"}));
-  app.add_flag("--resume", resume, "Continue RUN_DIR/last.safetensors (bit for bit on the CPU with the same seed)");
+  app.add_flag("--resume", resume, "Continue RUN_DIR/last.safetensors with its own configuration (bit for bit on the CPU with the same seed); "
+               "--set train.<field>=V, --steps, --lr, ... change training fields from there on (the model cannot change; "
+               "a config file is not read)");
   app.add_flag("--quiet", quiet, "No progress bar");
   try {
     app.parse(argc, argv);
@@ -118,6 +120,7 @@ int main(int argc, char** argv) {
     ro.manifest = manifest_path;
     ro.out_dir = out_dir;
     ro.resume = resume;
+    ro.overrides = overrides;
     ro.brain_mask = brain_mask;
     ro.quiet = quiet;
     ro.interrupted = &g_interrupted;

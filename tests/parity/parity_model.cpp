@@ -112,7 +112,7 @@ TEST_CASE("parity: three Trainer steps (discriminator, site head, generator, Ada
   bc.s1 = slices(4, mc, 11);
   bc.s2 = slices(4, mc, 12);
   bc.site = Tensor::from_vector({0, 1, 2, 0}, {4});
-  TrainBatch bg{bc.s1.to(Device::CUDA), bc.s2.to(Device::CUDA), bc.site.to(Device::CUDA), Tensor()};
+  TrainBatch bg{bc.s1.to(Device::CUDA), bc.s2.to(Device::CUDA), bc.site.to(Device::CUDA), Tensor(), Tensor()};
   for (int step = 1; step <= 3; ++step) {
     const LossValues lc = read(tcpu.step(bc)), lg = read(tgpu.step(bg));
     INFO("step " << step);

@@ -49,6 +49,7 @@ TEST_CASE("train run: N steps straight equal N/2 steps, resume, N/2 steps, bit f
   REQUIRE(tools::run_training(small_run(manifest, dir + "/halves", 3)) == 0);
   tools::TrainRunOptions again = small_run(manifest, dir + "/halves", 6);
   again.resume = true;
+  again.overrides = {"train.steps=6"};  // what --steps 6 gives on the command line
   REQUIRE(tools::run_training(again) == 0);
   io::SafeTensors a = io::read_safetensors(dir + "/straight/last.safetensors");
   io::SafeTensors b = io::read_safetensors(dir + "/halves/last.safetensors");
@@ -88,6 +89,31 @@ TEST_CASE("train run: N steps straight equal N/2 steps, resume, N/2 steps, bit f
   }
   INFO("10-90% spread: low_contrast " << spread["low_contrast"] << ", high_contrast_15t " << spread["high_contrast_15t"]);
   CHECK(spread["low_contrast"] < 0.8 * spread["high_contrast_15t"]);
+}
+
+TEST_CASE("train run: a resumed run takes new training fields from --set, never model fields") {
+  std::string manifest = test::virtual_site_manifest(4, {"low_contrast.json", "high_contrast_15t.json"});
+  std::string dir = test::scratch_dir("train_resume_set");
+  REQUIRE(tools::run_training(small_run(manifest, dir + "/run", 3)) == 0);
+  tools::TrainRunOptions more = small_run(manifest, dir + "/run", 3);
+  more.resume = true;
+  more.overrides = {"train.steps=5", "train.anatomy_augment=true", "train.lambda_confusion=20"};
+  REQUIRE(tools::run_training(more) == 0);
+  const tools::CheckpointInfo info = tools::read_checkpoint_info(dir + "/run/last.safetensors");
+  CHECK(info.step == 5);
+  CHECK(info.train.anatomy_augment);
+  CHECK(info.train.lambda_confusion == 20.f);
+  CHECK(info.train.batch == 4);  // the rest is the resumed run's
+  // The recipe changed, so the best checkpoint is one of the new recipe's validations (steps 3..5
+  // validate every 3 steps: the one at step 3 was the old recipe's, the new best is later).
+  CHECK(info.extra.value("best_step", 0) > 3);
+
+  tools::TrainRunOptions bad = small_run(manifest, dir + "/run", 6);
+  bad.resume = true;
+  bad.overrides = {"model.anatomy_channels=8"};
+  CHECK_THROWS_WITH(tools::run_training(bad), Catch::Contains("a resumed run keeps its model"));
+  bad.overrides = {"train.no_such_field=1"};
+  CHECK_THROWS_WITH(tools::run_training(bad), Catch::Contains("no field \"no_such_field\""));
 }
 
 TEST_CASE("train run: a corrupted or truncated checkpoint gives a clear error naming the file") {

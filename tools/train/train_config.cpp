@@ -78,6 +78,40 @@ TrainSetup assemble_setup(const std::string& config_file, const std::string& pre
   return s;
 }
 
+model::TrainConfig resumed_train_config(const model::ModelConfig& model, const model::TrainConfig& resumed,
+                                        const std::vector<std::string>& overrides, std::vector<std::string>* changed) {
+  nlohmann::json tj = resumed;
+  const nlohmann::json mj = model;
+  const nlohmann::json before = tj;
+  for (const std::string& o : overrides) {
+    auto eq = o.find('=');
+    IM_CHECK(eq != std::string::npos && eq > 0, "--set expects key=value, got \"" << o << "\"");
+    std::string key = o.substr(0, eq);
+    if (key.rfind("model.", 0) == 0) {  // allowed when it repeats the model's value (the same command again)
+      const std::string f = key.substr(6);
+      IM_CHECK(mj.contains(f), "--set: the model config has no field \"" << f << "\"");
+      IM_CHECK(mj[f] == parse_value(o.substr(eq + 1)),
+               "--set " << key << ": a resumed run keeps its model (it has " << mj[f].dump() << "; only train.<field> can change)");
+      continue;
+    }
+    if (key.rfind("train.", 0) == 0) key = key.substr(6);
+    IM_CHECK(tj.contains(key), "--set: the training config has no field \"" << key << "\"");
+    IM_CHECK(key != "preset", "a resumed run keeps its preset");
+    tj[key] = parse_value(o.substr(eq + 1));
+  }
+  model::TrainConfig t;
+  try {
+    t = tj.get<model::TrainConfig>();
+  } catch (const nlohmann::json::exception& e) {
+    IM_CHECK(false, "a configuration value has the wrong type: " << e.what());
+  }
+  t.validate();
+  if (changed)
+    for (auto it = before.begin(); it != before.end(); ++it)
+      if (tj[it.key()] != it.value()) changed->push_back(it.key() + " " + it.value().dump() + " -> " + tj[it.key()].dump());
+  return t;
+}
+
 void resolve_bio_features(model::ModelConfig& mc, const Manifest& manifest) {
   for (model::BioFeature& b : mc.bio) {
     for (const ManifestRow& r : manifest.rows)

@@ -22,6 +22,13 @@ struct TrainSetup {
 TrainSetup assemble_setup(const std::string& config_file, const std::string& preset,
                           const std::vector<std::string>& overrides);
 
+// A resumed run's training config with the overrides (as above) applied: training fields may
+// change from the resumed step on (a longer schedule, a new loss weight or augmentation); model
+// fields may not (throws unless the override repeats the model's value). `changed` receives
+// "field old -> new" for each training field that changed.
+model::TrainConfig resumed_train_config(const model::ModelConfig& model, const model::TrainConfig& resumed,
+                                        const std::vector<std::string>& overrides, std::vector<std::string>* changed = nullptr);
+
 // Fills the biological features' classes (binary: the two distinct values, sorted, unless given)
 // and mean/scale (continuous: from the manifest, unless given) and checks every row has them.
 void resolve_bio_features(model::ModelConfig& mc, const Manifest& manifest);

@@ -35,6 +35,7 @@ model::TrainBatch to_device(const io::Batch& b, Device dev, int n_bio) {
   Shape s{b.B, 1, b.H, b.W};
   t.s1 = Tensor::from_vector(b.s1, s, dev);
   t.s2 = Tensor::from_vector(b.s2, s, dev);
+  if (!b.s1_anatomy.empty()) t.s1a = Tensor::from_vector(b.s1_anatomy, s, dev);
   std::vector<float> site(b.site.begin(), b.site.end());
   t.site = Tensor::from_vector(site, {b.B}, dev);
   if (n_bio > 0) t.bio = Tensor::from_vector(b.covariates, {b.B, n_bio}, dev);
@@ -95,10 +96,19 @@ class TrainingRun {
     if (o_.resume) {
       if (!fs::exists(last_path_)) io::fail(last_path_.string(), "--resume: no checkpoint to resume in this run folder");
       resumed_ = read_checkpoint_info(last_path_.string());
-      int64_t want_steps = tc_.steps;
       mc_ = resumed_.model;
-      tc_ = resumed_.train;
-      tc_.steps = std::max(want_steps, resumed_.step);
+      std::vector<std::string> changed;
+      tc_ = resumed_train_config(resumed_.model, resumed_.train, o_.overrides, &changed);
+      tc_.steps = std::max(tc_.steps, resumed_.step);
+      for (const std::string& c : changed) std::fprintf(stderr, "imunity-train: resumed with %s\n", c.c_str());
+      // Another recipe from here on: the best checkpoint is chosen among its own validations (the
+      // loss weights or augmentation changed what a lower validation L1 costs elsewhere).
+      recipe_changed_ = std::any_of(changed.begin(), changed.end(), [](const std::string& c) {
+        for (const char* f : {"steps ", "threads ", "device ", "log_every ", "checkpoint_every "})
+          if (c.rfind(f, 0) == 0) return false;
+        return true;
+      });
+      if (recipe_changed_) std::fprintf(stderr, "imunity-train: the recipe changed: the best checkpoint is chosen among the validations from here on\n");
     } else if (fs::exists(last_path_) || fs::exists(model_path_)) {
       io::fail(o_.out_dir, "already holds a training run: use --resume to continue it, or choose another --out");
     }
@@ -144,6 +154,7 @@ class TrainingRun {
     so.batch_size = tc_.batch;
     so.seed = tc_.seed;
     so.first_batch = o_.resume ? resumed_.step : 0;
+    so.anatomy_augment = tc_.anatomy_augment;
     so.mask_loader = load_any_mask;
     if (o_.brain_mask == "net")  // a missing or bad weight file stops here, once, not per volume
       std::fprintf(stderr, "imunity-train: brain masks by the network %s for rows without mask or labels\n",
@@ -157,6 +168,7 @@ class TrainingRun {
       vo.seed = tc_.seed ^ 0xa11da7e5ull;
       vo.workers = 0;
       vo.first_batch = 0;
+      vo.anatomy_augment = false;  // validation measures the reconstruction of slices as acquired
       val_sampler_ = std::make_unique<io::SliceSampler>(split.validation, vo);
     }
     std::fprintf(stderr, "imunity-train: data ready in %.1fs\n",
@@ -201,8 +213,8 @@ class TrainingRun {
 
   // ---- loop: where a resumed run left its validation history; the progress line and clocks.
   void start_loop() {
-    best_ = info_.extra.value("best_val_l1", 1e30);
-    flat_ = info_.extra.value("flat_validations", 0);
+    best_ = recipe_changed_ ? 1e30 : info_.extra.value("best_val_l1", 1e30);
+    flat_ = recipe_changed_ ? 0 : info_.extra.value("flat_validations", 0);
     progress_ = std::make_unique<Progress>(tc_.steps, "train", !o_.quiet, trainer_->step_count());
     t0_ = std::chrono::steady_clock::now();
     first_ = trainer_->step_count();
@@ -333,6 +345,7 @@ class TrainingRun {
   std::chrono::steady_clock::time_point t0_;
   int64_t first_ = 0, done_since_ = 0;
   double best_ = 1e30;  // best validation L1 so far
+  bool recipe_changed_ = false;  // resumed with other training fields (resumed_train_config)
   int flat_ = 0;        // validations since the best
 };
 

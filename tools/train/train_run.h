@@ -12,6 +12,9 @@ struct TrainRunOptions {
   std::string manifest, out_dir;
   TrainSetup setup;
   bool resume = false;
+  // On resume: the command line's --set overrides (and --steps, --threads, ...), applied to the
+  // checkpoint's training config (resumed_train_config); `setup` is then unused.
+  std::vector<std::string> overrides;
   bool quiet = false;
   // Brain masks of manifest rows without `mask` or `labels`: "head" (the automatic head mask) or
   // "net" (the brain-extraction network, tools/common/brain_mask.h).

@@ -1,0 +1,27 @@
+// Random scanner-like changes to a training slice, for the anatomy encoder's input only
+// (train.anatomy_augment): a monotone contrast curve, a smooth bias field, in-plane blur,
+// through-plane partial volume and Rician noise, the ways the sites of docs/sites/ differ.
+#pragma once
+#include <cstdint>
+
+#include "io/rng.h"
+
+namespace im::io {
+
+struct AugmentOptions {
+  double probability = 0.8;    // of changing a slice at all (the rest pass as acquired)
+  double curve = 0.4;          // log-normal spread of the contrast curve's five segment slopes
+  double top_min = 0.8;        // the curve maps 1 to U(top_min, 1)
+  double bias = 0.12;          // largest amplitude of the smooth multiplicative field (log scale)
+  double blur = 0.8;           // largest in-plane Gaussian sigma (voxels), x and y drawn apart
+  double through_plane = 0.3;  // largest weight of each neighbouring slice (thick slices)
+  double noise = 0.04;         // largest Rician noise sigma (model scale: white matter near 0.7)
+};
+
+// Changes `s` (H x W, row-major, brain voxels > 0, background 0) in place. `below`/`above` are the
+// neighbouring axial slices (nullptr where absent). Background voxels stay 0 and every value stays
+// in [0, 1]. Only `rng` decides the draws.
+void augment_slice(float* s, const float* below, const float* above, int64_t H, int64_t W, Rng& rng,
+                   const AugmentOptions& o);
+
+}  // namespace im::io
