@@ -121,18 +121,19 @@ struct Args {
   int threads = 0, gzip_level = 1, io_threads = 0;
   io::IntensityMapOptions map;
   double network_weight = tools::HarmonizeOptions{}.network_weight;
+  int map_slice_step = tools::HarmonizeOptions{}.map_slice_step;
 };
 
 nlohmann::json options_json(const Args& a) {
   return {{"output", a.output},             {"map_bins", a.map.bins},         {"map_flat_fraction", a.map.flat_fraction}, {"network_weight", a.network_weight},
-          {"denoise", !a.no_denoise},       {"n4", a.n4 ? "on" : a.no_n4 ? "off" : "default"},       {"orientations", a.orientations}, {"outside", a.outside},   {"restore_intensity", a.restore_intensity},
+          {"map_slice_step", a.map_slice_step}, {"denoise", !a.no_denoise},       {"n4", a.n4 ? "on" : a.no_n4 ? "off" : "default"},       {"orientations", a.orientations}, {"outside", a.outside},   {"restore_intensity", a.restore_intensity},
           {"batch_size", a.batch_size},     {"device", a.device},     {"threads", a.threads},
           {"shard", a.shard},               {"gzip_level", a.gzip_level},
           {"io_threads", a.io_threads},     {"volume", a.volume},     {"nan_to_zero", a.nan_to_zero}};
 }
 
 // Options that change the outputs: a rerun takes existing outputs as done only with the same values.
-const std::vector<std::string> kComparedOptions = {"output",  "map_bins", "map_flat_fraction", "network_weight", "denoise", "orientations",
+const std::vector<std::string> kComparedOptions = {"output",  "map_bins", "map_flat_fraction", "network_weight", "map_slice_step", "denoise", "orientations",
                                                    "outside", "mask",     "restore_intensity", "volume", "nan_to_zero"};
 
 io::ReadOptions read_options(const Args& a) {
@@ -237,6 +238,7 @@ int run(const Args& a) {
   bo.harmonize.map = a.map;
   bo.harmonize.denoise = !a.no_denoise;
   bo.harmonize.network_weight = a.network_weight;
+  bo.harmonize.map_slice_step = a.map_slice_step;
   bo.harmonize.outside = tools::parse_outside(a.outside);
   if (bo.harmonize.outside == tools::Outside::map && bo.harmonize.output != tools::OutputStage::detail)
     throw CLI::ValidationError("--outside map needs --output detail (the decoder stage has no map to apply)");
@@ -328,6 +330,10 @@ int main(int argc, char** argv) {
                  "detail stage: weight of the network's contrast map; the rest is histogram matching of the brain's "
                  "intensities to the target's (its stored site quantiles, or the target image's). 1: the network alone")
       ->default_val(a.network_weight)->check(CLI::Range(0.0, 1.0));
+  app.add_option("--map-slice-step", a.map_slice_step,
+                 "detail stage: the network renders every k-th axial slice to fit the (global) contrast map, at 1/k of "
+                 "its time; 1: every slice (models of several orientations and brains under 16 slices: always 1)")
+      ->default_val(a.map_slice_step)->check(CLI::Range(1, 8));
   app.add_flag("--no-denoise", a.no_denoise, "detail stage: never reduce the input's noise to the target's level");
   app.add_option("--outside", a.outside,
                  "voxels outside the mask: zero, keep (the input on the output's scale), or map (through the detail "

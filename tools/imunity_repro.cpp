@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
   app.add_option("--network-weight", o.harmonize.network_weight,
                  "ImUnity's detail stage: weight of the network's map against histogram matching to the target's quantiles")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--map-slice-step", o.harmonize.map_slice_step,
+                 "ImUnity's detail stage: the network renders every k-th axial slice to fit its map (as imunity-harmonize)")
+      ->check(CLI::Range(1, 8))->capture_default_str();
   app.add_option("--map-bins", o.harmonize.map.bins, "ImUnity's detail stage: bins of its contrast map")
       ->check(CLI::Range(2, 1024))->capture_default_str();
   app.add_option("--device", o.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}))->capture_default_str();

@@ -180,3 +180,32 @@ TEST_CASE("harmonize detail: the quantile part matches the brain's histogram to 
   CHECK(n.quantile_map.identity());
   for (double x = 0.05; x < 1.0; x += 0.05) CHECK(n.map(x) == n.network_map(x));
 }
+
+TEST_CASE("harmonize detail: fitting the map on every 2nd slice gives the map of every slice", "[harmonize][detail]") {
+  const std::string data = test::data_dir();
+  const std::string t1 = data + "/ixi_hh_2mm/t1/IXI013-HH-1212_T1.nii.gz";
+  const std::string labels = data + "/ixi_hh_2mm/labels/IXI013-HH-1212_T1_DLMUSE.nii.gz";
+  for (const std::string& f : {t1, labels}) {
+    INFO("missing test data: " << f);
+    REQUIRE(fs::exists(f));
+  }
+  const ModelSet models = load_models(kModel, Device::CPU, false);
+  const io::Volume v = io::read_volume(t1);
+  const io::Mask brain = io::read_label_mask(v, labels);
+  const PreparedInput in = prepare_input(v, brain, models, "labels:" + labels);
+  for (const std::string site : {"high_contrast_15t", "low_contrast"}) {
+    const TargetCode target = target_from_site(models, site);
+    HarmonizeOptions every, half;
+    every.network_weight = half.network_weight = 1;  // the network's map alone: what the step changes
+    every.map_slice_step = 1;
+    const NetworkResult a = harmonize_prepared(models, target, in.prepared, every);
+    const NetworkResult b = harmonize_prepared(models, target, in.prepared, half);
+    REQUIRE(a.slice_step == 1);
+    REQUIRE(b.slice_step == 2);
+    double worst = 0, change = 0;
+    for (double x = 0.1; x <= 0.9; x += 0.01) worst = std::max(worst, std::abs(a.map(x) - b.map(x))), change = std::max(change, std::abs(a.map(x) - x));
+    INFO(site << ": largest difference between the maps over [0.1, 0.9] " << worst << "; the map moves intensities by up to " << change);
+    CHECK(change > 0.05);   // the map does something, so agreement means something
+    CHECK(worst < 0.02);    // measured 0.006 and 0.010 with the model of 2026-12-05, on maps moving 0.14-0.15
+  }
+}

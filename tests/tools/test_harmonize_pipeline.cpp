@@ -72,15 +72,33 @@ TEST_CASE("harmonize: skipping background slices and batching do not change the 
   small.batch_size = 3;
   CHECK(max_abs_diff(harmonize_prepared(models, target, p.prepared, small).decoder, skipped) < 1e-5f);
 
-  // The detail stage renders the same slices under the target code (the decoder output above) and
-  // under the volume's own code, whatever the batch size.
-  const NetworkResult detail = harmonize_prepared(models, target, p.prepared, {});
+  // The detail stage with every slice renders the same slices under the target code (the decoder
+  // output above) and under the volume's own code, whatever the batch size.
+  HarmonizeOptions every;
+  every.map_slice_step = 1;
+  const NetworkResult detail = harmonize_prepared(models, target, p.prepared, every);
+  CHECK(detail.slice_step == 1);
   CHECK(max_abs_diff(detail.decoder, skipped) < 1e-5f);
-  HarmonizeOptions small_detail;
+  HarmonizeOptions small_detail = every;
   small_detail.batch_size = 3;
   const NetworkResult detail3 = harmonize_prepared(models, target, p.prepared, small_detail);
   CHECK(max_abs_diff(detail3.own, detail.own) < 1e-5f);
   CHECK(detail3.map.x == detail.map.x);
+
+  // By default every 2nd slice: those slices are the decoder's, the others the input's, about half
+  // as many slices run, and the map is fitted on them.
+  NetworkStats half_stats;
+  const NetworkResult half = harmonize_prepared(models, target, p.prepared, {}, &half_stats);
+  REQUIRE(half.slice_step == 2);
+  const int64_t nz = p.prepared.image.dim[2], plane = p.prepared.image.dim[0] * p.prepared.image.dim[1];
+  for (int64_t z = 0; z < nz; ++z)
+    for (int64_t i = z * plane; i < (z + 1) * plane; ++i) {
+      const float expected = z % 2 == 1 ? skipped.data[i] : p.prepared.image.data[i];
+      REQUIRE(std::abs(half.decoder.data[i] - expected) < 1e-5f);
+    }
+  const auto run = half_stats.slices.at("axial")[1];
+  CHECK(std::abs(2 * run - counts[1]) <= 2);
+  CHECK_FALSE(half.map.x.empty());
 }
 
 TEST_CASE("harmonize: the output lies on the input grid, outside voxels zero or the normalized input", "[harmonize][pipeline]") {

@@ -134,6 +134,7 @@ nlohmann::json NetworkResult::summary() const {
   nlohmann::json j = {{"stage", "detail"},
           {"map", map.to_json()},
           {"network_weight", network_weight},
+          {"map_slice_step", slice_step},
           {"noise", {{"input", noise_input}, {"target", noise_target}, {"excess_fraction", excess_fraction}}}};
   if (!quantile_map.identity()) j["network_map"] = network_map.to_json(), j["quantile_map"] = quantile_map.to_json();
   return j;
@@ -147,9 +148,10 @@ Tensor code_tensor(const ContrastCode& c, Device dev) {
 }
 
 // The decoder's rendering of every axis of `models` under the target code, and under `own` when
-// given: one anatomy encoding per batch serves both.
+// given: one anatomy encoding per batch serves both. step > 1: every step-th slice only (the
+// others keep the input).
 std::array<io::Volume, 2> render(const ModelSet& models, const TargetCode& target, const TargetCode* own, const io::Prepared& p,
-                                 const HarmonizeOptions& options, NetworkStats* stats) {
+                                 const HarmonizeOptions& options, NetworkStats* stats, int64_t step = 1) {
   NoGrad ng;
   std::array<std::vector<io::Volume>, 2> results;
   for (io::SliceAxis axis : {io::SliceAxis::axial, io::SliceAxis::coronal, io::SliceAxis::sagittal}) {
@@ -161,7 +163,8 @@ std::array<io::Volume, 2> render(const ModelSet& models, const TargetCode& targe
 
     const io::SliceStack in = io::extract_slices(p.image, axis, 1);
     const WindowPlan plan(in, cfg.image_h, cfg.image_w);
-    const std::vector<Patch> patches = plan.foreground_patches(in, cfg.background_threshold);
+    std::vector<Patch> patches = plan.foreground_patches(in, cfg.background_threshold);
+    if (step > 1) patches = every_kth_slice(patches, step);
     // Skipped patches are below the threshold: the decoder would copy them.
     std::array<io::SliceStack, 2> out{in, own ? in : io::SliceStack{}};
     const int64_t per_call = options.batch_size > 0 ? options.batch_size : auto_batch_size(cfg.image_h, cfg.image_w, models.device);
@@ -218,18 +221,38 @@ NetworkResult harmonize_prepared(const ModelSet& models, const TargetCode& targe
     require_finite(r.decoder, "the network's output");
     return r;
   }
+  // Every slice_step-th axial slice (see HarmonizeOptions::map_slice_step).
+  const bool axial_only = std::count_if(models.per_axis.begin(), models.per_axis.end(), [](const auto& m) { return m != nullptr; }) == 1 &&
+                          models.per_axis[static_cast<int>(io::SliceAxis::axial)];
+  const int64_t nz = p.image.dim[2], plane = p.image.dim[0] * p.image.dim[1];
+  int64_t brain_slices = 0;
+  for (int64_t z = 0; z < nz; ++z)
+    brain_slices += std::any_of(p.mask.begin() + z * plane, p.mask.begin() + (z + 1) * plane, [](uint8_t m) { return m != 0; });
+  r.slice_step = axial_only && brain_slices >= 16 ? std::max(1, options.map_slice_step) : 1;
   // The volume's own contrast, measured as a target image's would be: the mean code over its
-  // brain slices.
-  const TargetCode own =
-      target_from_prepared(models, p, p.record.input.empty() ? "the input" : p.record.input, p.record.mask_source, false);
-  std::array<io::Volume, 2> v = render(models, target, &own, p, options, stats);
+  // brain slices (the rendered ones).
+  const TargetCode own = target_from_prepared(models, p, p.record.input.empty() ? "the input" : p.record.input,
+                                              p.record.mask_source, false, r.slice_step);
+  std::array<io::Volume, 2> v = render(models, target, &own, p, options, stats, r.slice_step);
   r.decoder = std::move(v[0]);
   r.own = std::move(v[1]);
   require_finite(r.decoder, "the network's output under the target's code");
   require_finite(r.own, "the network's output under the volume's own code");
-  const int64_t dim[3] = {r.own.dim[0], r.own.dim[1], r.own.dim[2]};
-  r.network_map = io::fit_monotone_map(r.own.data, r.decoder.data,
-                                       io::flat_voxels(r.own.data, dim, p.mask, options.map.flat_fraction), options.map);
+  // The map is fitted on the rendered slices, stacked as a volume of their own (the flatness
+  // measure's through-plane neighbours are then the neighbouring rendered slices).
+  std::vector<float> own_r, dec_r;
+  io::Mask mask_r;
+  int64_t kept = 0;
+  for (int64_t z = 0; z < nz; ++z) {
+    if (!is_kth_slice(z, r.slice_step)) continue;
+    const size_t a = static_cast<size_t>(z * plane), b = a + static_cast<size_t>(plane);
+    own_r.insert(own_r.end(), r.own.data.begin() + a, r.own.data.begin() + b);
+    dec_r.insert(dec_r.end(), r.decoder.data.begin() + a, r.decoder.data.begin() + b);
+    mask_r.insert(mask_r.end(), p.mask.begin() + a, p.mask.begin() + b);
+    ++kept;
+  }
+  const int64_t dim[3] = {r.own.dim[0], r.own.dim[1], kept};
+  r.network_map = io::fit_monotone_map(own_r, dec_r, io::flat_voxels(own_r, dim, mask_r, options.map.flat_fraction), options.map);
   // Noise: both measured on the models' grid, where the target's was (resampling averages noise);
   // the input's was measured with its own code.
   r.noise_input = own.noise;

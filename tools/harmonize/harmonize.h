@@ -87,8 +87,9 @@ TargetCode target_from_volume(const ModelSet& models, const io::Volume& target, 
 // The same from a volume already through the models' preprocessing.
 // with_quantiles false leaves TargetCode::quantiles empty (the input's own code needs them only
 // when the target has quantiles).
+// slice_step k > 1: the mean over every k-th brain slice only (HarmonizeOptions::map_slice_step).
 TargetCode target_from_prepared(const ModelSet& models, const io::Prepared& p, const std::string& source,
-                                const std::string& mask_source, bool with_quantiles = true);
+                                const std::string& mask_source, bool with_quantiles = true, int64_t slice_step = 1);
 // io::kBrainQuantileLevels quantiles of the brain voxels (mask, > 0) of a volume on the models' grid.
 std::vector<double> prepared_quantiles(const io::Volume& image, const io::Mask& mask);
 // A file written by write_target_code; checks each code's shape and model against `models`.
@@ -134,6 +135,11 @@ struct HarmonizeOptions {
   Outside outside = Outside::zero;  // voxels outside the mask
   bool restore_intensity = false;  // map the output back through the inverse normalization
   int64_t batch_size = 0;          // slices per network call; 0: as many as fit a memory budget
+  // The detail stage's map is global, so it needs the network on a sample of the brain, not on
+  // every slice: every map_slice_step-th axial slice is rendered (and averaged into the volume's own
+  // contrast code), at 1 / map_slice_step of the network's time; 1: every slice. Models of several
+  // orientations, and brains under 16 slices, always use every slice.
+  int map_slice_step = 2;
 };
 
 // Slices per network call for an H x W model on `dev` when the user gave none.
@@ -161,8 +167,12 @@ struct NetworkStats {
 };
 // The network's part of one volume, on the processed grid.
 struct NetworkResult {
-  io::Volume decoder;    // the decoder's rendering under the target code
-  io::Volume own;        // detail stage: the rendering under the volume's own code (else empty)
+  // The decoder's rendering under the target code, and in the detail stage under the volume's own
+  // code. With a map_slice_step above 1 only the rendered slices are the network's (the others
+  // hold the input): the decoder output needs OutputStage::decoder.
+  io::Volume decoder;
+  io::Volume own;        // (empty outside the detail stage)
+  int64_t slice_step = 1;  // the step the renderings were made with
   io::IntensityMap map;  // detail stage: what is applied (the blend of the two below)
   io::IntensityMap network_map;   // own -> decoder, fitted in the brain mask
   io::IntensityMap quantile_map;  // the input's brain quantiles -> the target's (empty: none)

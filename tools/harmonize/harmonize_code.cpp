@@ -111,7 +111,7 @@ TargetCode target_from_volume(const ModelSet& models, const io::Volume& target, 
 }
 
 TargetCode target_from_prepared(const ModelSet& models, const io::Prepared& p, const std::string& source,
-                                const std::string& mask_source, bool with_quantiles) {
+                                const std::string& mask_source, bool with_quantiles, int64_t slice_step) {
   NoGrad ng;
   TargetCode t;
   t.kind = "image";
@@ -129,8 +129,9 @@ TargetCode target_from_prepared(const ModelSet& models, const io::Prepared& p, c
     const io::SliceStack image = io::extract_slices(p.image, axis, 1), ms = io::extract_slices(mask_vol, axis, 1);
     const WindowPlan plan(image, cfg.image_h, cfg.image_w);
     // The slices training drew from: at least 1% of the model's input in the brain.
-    const std::vector<Patch> patches = plan.brain_patches(ms, 0.01);
+    std::vector<Patch> patches = plan.brain_patches(ms, 0.01);
     if (patches.empty()) io::fail(source, "the target volume has no brain slice (1% of a slice in the mask)");
+    if (slice_step > 1) patches = every_kth_slice(patches, slice_step);
     const int64_t hw = int64_t(cfg.image_h) * cfg.image_w;
     const int64_t per_call = auto_batch_size(cfg.image_h, cfg.image_w, models.device);
     std::vector<double> sum;

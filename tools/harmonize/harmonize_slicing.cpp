@@ -93,4 +93,11 @@ void WindowPlan::scatter(const float* src, const Patch& p, io::SliceStack& s) co
   }
 }
 
+std::vector<Patch> every_kth_slice(const std::vector<Patch>& patches, int64_t k) {
+  std::vector<Patch> out;
+  for (const Patch& p : patches)
+    if (is_kth_slice(p.slice, k)) out.push_back(p);
+  return out.empty() ? patches : out;
+}
+
 }  // namespace im::tools

@@ -42,4 +42,10 @@ class WindowPlan {
   AxisWindows rows_, cols_;
 };
 
+// The patches of every k-th slice, counted from k / 2 (centred), for k >= 1; all of them when
+// that would leave none.
+std::vector<Patch> every_kth_slice(const std::vector<Patch>& patches, int64_t k);
+// Whether slice s is one of those (the same rule).
+inline bool is_kth_slice(int64_t s, int64_t k) { return k <= 1 || s % k == k / 2; }
+
 }  // namespace im::tools

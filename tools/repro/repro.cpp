@@ -170,10 +170,10 @@ ReproSubject process_subject(const std::string& t1, const std::string& labels, c
         const NetworkResult r = harmonize_prepared(*c.models, target, p.prepared, o.harmonize);
         out[m] = finish_output(p, r, detail_options(o));
         s.seconds[k][m] = prep + since(t1m);
-        if (m == kImUnitySite) {  // the same run's decoder output under the site code: the paper's image
+        if (m == kImUnitySite) {  // the decoder output under the site code: the paper's image (its own
+          // run: the detail stage renders only every map_slice_step-th slice)
           const auto t2 = Clock::now();
-          NetworkResult decoder;
-          decoder.decoder = r.decoder;
+          const NetworkResult decoder = harmonize_prepared(*c.models, target, p.prepared, decoder_options(o));
           out[kImUnityDecoder] = finish_output(p, decoder, decoder_options(o));
           s.seconds[k][kImUnityDecoder] = prep + since(t2);
         }
@@ -218,9 +218,9 @@ void probe_site_codes(const std::string& t1, const std::string& labels, const Co
   R.site_code_subject = io::nifti_stem(t1);
   std::vector<io::Volume> dec, det;
   for (const std::string& site : R.model_sites) {
-    const NetworkResult r = harmonize_prepared(*c.models, target_from_site(*c.models, site), p.prepared, detail_options(*c.o));
-    NetworkResult d;
-    d.decoder = r.decoder;
+    const TargetCode target = target_from_site(*c.models, site);
+    const NetworkResult r = harmonize_prepared(*c.models, target, p.prepared, detail_options(*c.o));
+    const NetworkResult d = harmonize_prepared(*c.models, target, p.prepared, decoder_options(*c.o));
     dec.push_back(finish_output(p, d, decoder_options(*c.o)));
     det.push_back(finish_output(p, r, detail_options(*c.o)));
   }
