@@ -19,6 +19,14 @@ ImUnity::ImUnity(const ModelConfig& cfg, Device dev, uint64_t init_seed) : ImUni
 
 std::unique_ptr<ImUnity> ImUnity::declare(const ModelConfig& cfg) { return std::unique_ptr<ImUnity>(new ImUnity(cfg, DeclareOnly{})); }
 
+std::unique_ptr<ImUnity> ImUnity::for_loading(const ModelConfig& cfg) {
+  std::unique_ptr<ImUnity> m(new ImUnity(cfg, DeclareOnly{}));
+  m->generator.finalize(Device::CPU);
+  m->discriminator.finalize(Device::CPU);
+  m->site_head.finalize(Device::CPU);
+  return m;
+}
+
 ImUnity::ImUnity(const ModelConfig& cfg, DeclareOnly) : cfg_(cfg) {
   cfg_.validate();
   const auto& ew = cfg_.encoder_widths;

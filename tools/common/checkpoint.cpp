@@ -106,7 +106,7 @@ std::unique_ptr<model::ImUnity> load_checkpoint(const std::string& path, Device 
   }
   std::unique_ptr<model::ImUnity> m;
   try {
-    m = std::make_unique<model::ImUnity>(info.model, Device::CPU, 0);
+    m = model::ImUnity::for_loading(info.model);  // every tensor is overwritten below
   } catch (const Error& e) {
     io::fail(path, std::string("cannot build its model: ") + e.what());
   }
