@@ -29,14 +29,21 @@ const ParamGroup::Entry* ParamGroup::find(const std::string& name) const {
   return nullptr;
 }
 
-void ParamGroup::finalize(Device dev) {
+void ParamGroup::finalize(Device dev, bool optimizer_state) {
   IM_CHECK(!finalized(), "ParamGroup " << name_ << " finalized twice");
   Shape s{total_};
   params_ = Tensor::zeros(s, dev);
-  grads_ = Tensor::zeros(s, dev);
-  m_ = Tensor::zeros(s, dev);
-  v_ = Tensor::zeros(s, dev);
+  if (optimizer_state) {
+    grads_ = Tensor::zeros(s, dev);
+    m_ = Tensor::zeros(s, dev);
+    v_ = Tensor::zeros(s, dev);
+  }
   bind();
+}
+
+void ParamGroup::zero_grad() {
+  IM_CHECK(grads_.defined(), "ParamGroup " << name_ << " has no optimizer state (built for inference): it cannot be trained");
+  grads_.zero_();
 }
 
 void ParamGroup::bind() {
@@ -46,7 +53,7 @@ void ParamGroup::bind() {
     p->offset = e.offset;
     Tensor view = Tensor::view_of(params_.impl()->storage, e.offset, e.shape);
     for (int i = 0; i < Shape::kMaxDims; ++i) p->strides[i] = view.strides()[i];
-    e.param.bind_grad(Tensor::view_of(grads_.impl()->storage, e.offset, e.shape));
+    if (grads_.defined()) e.param.bind_grad(Tensor::view_of(grads_.impl()->storage, e.offset, e.shape));
   }
 }
 
@@ -54,9 +61,11 @@ void ParamGroup::to(Device dev) {
   IM_CHECK(finalized(), "ParamGroup " << name_ << ": to() before finalize");
   if (params_.device() == dev) return;
   params_ = params_.to(dev);
-  grads_ = grads_.to(dev);
-  m_ = m_.to(dev);
-  v_ = v_.to(dev);
+  if (grads_.defined()) {
+    grads_ = grads_.to(dev);
+    m_ = m_.to(dev);
+    v_ = v_.to(dev);
+  }
   bind();
 }
 

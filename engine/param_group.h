@@ -25,7 +25,10 @@ class ParamGroup {
   // Declares a parameter; its memory exists once finalize() has run.
   Tensor add(const std::string& name, const Shape& shape);
   // Allocates the four buffers on dev (zeros) and binds every parameter and gradient to them.
-  void finalize(Device dev);
+  // optimizer_state false: the parameters only (inference; a gradient, if one is ever taken, is
+  // then allocated per parameter), so a loaded model does not touch three more buffers' pages.
+  void finalize(Device dev, bool optimizer_state = true);
+  bool has_optimizer_state() const { return m_.defined(); }
   bool finalized() const { return params_.defined(); }
   // Moves all four buffers (and the views) to dev.
   void to(Device dev);
@@ -42,7 +45,7 @@ class ParamGroup {
   Tensor& adam_v() { return v_; }
   int64_t adam_step = 0;
 
-  void zero_grad() { grads_.zero_(); }
+  void zero_grad();
   // Frozen parameters still pass gradients to their inputs but accumulate none themselves.
   void set_requires_grad(bool on);
 

@@ -19,11 +19,11 @@ ImUnity::ImUnity(const ModelConfig& cfg, Device dev, uint64_t init_seed) : ImUni
 
 std::unique_ptr<ImUnity> ImUnity::declare(const ModelConfig& cfg) { return std::unique_ptr<ImUnity>(new ImUnity(cfg, DeclareOnly{})); }
 
-std::unique_ptr<ImUnity> ImUnity::for_loading(const ModelConfig& cfg) {
+std::unique_ptr<ImUnity> ImUnity::for_loading(const ModelConfig& cfg, bool optimizer_state) {
   std::unique_ptr<ImUnity> m(new ImUnity(cfg, DeclareOnly{}));
-  m->generator.finalize(Device::CPU);
-  m->discriminator.finalize(Device::CPU);
-  m->site_head.finalize(Device::CPU);
+  m->generator.finalize(Device::CPU, optimizer_state);
+  m->discriminator.finalize(Device::CPU, optimizer_state);
+  m->site_head.finalize(Device::CPU, optimizer_state);
   return m;
 }
 

@@ -38,7 +38,8 @@ class ImUnity {
   // The layers of `cfg` with zeroed memory on the CPU and no random initialization: for a loader
   // that overwrites every state tensor (model::state_tensors) at once (the draws cost a loaded
   // model's start about a sixth of its load time).
-  static std::unique_ptr<ImUnity> for_loading(const ModelConfig& cfg);
+  // optimizer_state false: no gradient or Adam buffers (inference; ParamGroup::finalize).
+  static std::unique_ptr<ImUnity> for_loading(const ModelConfig& cfg, bool optimizer_state);
   ImUnity(const ImUnity&) = delete;
   ImUnity& operator=(const ImUnity&) = delete;
 

@@ -106,7 +106,8 @@ std::unique_ptr<model::ImUnity> load_checkpoint(const std::string& path, Device 
   }
   std::unique_ptr<model::ImUnity> m;
   try {
-    m = model::ImUnity::for_loading(info.model);  // every tensor is overwritten below
+    // Every tensor is overwritten below; without the optimizer, no gradient or Adam buffers.
+    m = model::ImUnity::for_loading(info.model, with_optimizer);
   } catch (const Error& e) {
     io::fail(path, std::string("cannot build its model: ") + e.what());
   }
