@@ -38,7 +38,7 @@ io::AugmentOptions only(double io::AugmentOptions::*field, double value) {
 
 }  // namespace
 
-TEST_CASE("augment: background stays zero and brain voxels stay in (0, 1]", "[augment]") {
+TEST_CASE("augment: background stays zero and brain voxels stay above 0 and at most 1", "[augment]") {
   const std::vector<float> in = slice();
   std::vector<float> below(in.size(), 0.9f), above(in.size(), 0.05f);
   for (uint64_t seed = 1; seed <= 30; ++seed) {
