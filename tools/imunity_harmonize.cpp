@@ -31,8 +31,8 @@ affine, qform/sform (with codes) and orientation, in float32.
 
 Output stage (--output):
   detail   (default) the input's OWN voxels, at the input's resolution, through a monotone intensity
-           map that the network decides: each slice is decoded twice from its anatomy code, under the
-           volume's own contrast code and under the target's; a monotone map fitted between the two
+           map that the network decides: every 2nd slice (--map-slice-step) is decoded twice from its
+           anatomy code, under the volume's own contrast code and under the target's; a monotone map fitted between the two
            renderings inside the brain (they share the decoder's blur, so only the contrast change
            remains), averaged with histogram matching of the input's brain to the target's brain
            intensities (--network-weight: the network's share, 0.5), is applied to the input's

@@ -6,11 +6,12 @@
 # (tools/repro.sh) evaluates on them. The clinical MS scans are not a training site: they stay
 # unseen scanners for tools/demo.sh.
 #   tools/make-default-model.sh [WORK_DIR]        (default build/default-model; needs tools/build.sh first)
-# Two stages in one run folder: docs/default-model.json for its 10 000 steps, then resumed to
-# STAGE2_STEPS (14 000) with the anatomy encoder's augmentation and a confusion weight of 20
-# (docs/training.md, R14). The best validation of the second stage is shipped.
+# Three stages in one run folder (docs/training.md, "The shipped model"): docs/default-model.json
+# for its 10 000 steps; resumed to 14 000 with the anatomy encoder's augmentation (R14) and a
+# confusion weight of 20; resumed to 18 000 with a confusion weight of 40. Each changed recipe
+# restarts the choice of the best checkpoint: the best validation of the last stage is shipped.
 # Environment: IMUNITY_DATA (default ../shared/data), STEPS (stage 1, default: the config's),
-# STAGE2_STEPS, THREADS, RESUME=1 (continue WORK_DIR/run where it stopped).
+# THREADS, RESUME=1 (continue WORK_DIR/run where it stopped; a finished stage trains no more).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${IMUNITY_DATA:-../shared/data}
@@ -49,7 +50,9 @@ manifest="$work/train.tsv"
 echo "make-default-model: $(($(wc -l < "$manifest") - 1)) volumes in $manifest"
 "$bin"/imunity-train --manifest "$manifest" --out "$work/run" --config docs/default-model.json \
   ${STEPS:+--steps $STEPS} ${THREADS:+--threads $THREADS} ${RESUME:+--resume}
-"$bin"/imunity-train --manifest "$manifest" --out "$work/run" --resume --steps "${STAGE2_STEPS:-14000}" \
+"$bin"/imunity-train --manifest "$manifest" --out "$work/run" --resume --steps 14000 \
   --set train.anatomy_augment=true --set train.lambda_confusion=20 ${THREADS:+--threads $THREADS}
+"$bin"/imunity-train --manifest "$manifest" --out "$work/run" --resume --steps 18000 \
+  --set train.lambda_confusion=40 ${THREADS:+--threads $THREADS}
 cp "$work/run/model.safetensors" model/weights/imunity-default-2mm.safetensors
 echo "make-default-model: model/weights/imunity-default-2mm.safetensors updated"
