@@ -32,15 +32,15 @@ affine, qform/sform (with codes) and orientation, in float32.
 Output stage (--output):
   detail   (default) the input's OWN voxels, at the input's resolution, through a monotone intensity
            map that the network decides: every 2nd slice (--map-slice-step) is decoded twice from its
-           anatomy code, under the volume's own contrast code and under the target's; a monotone map fitted between the two
-           renderings inside the brain (they share the decoder's blur, so only the contrast change
-           remains), averaged with histogram matching of the input's brain to the target's brain
-           intensities (--network-weight: the network's share, 0.5), is applied to the input's
-           normalized voxels. Nothing is added or moved: a structure of the input stays where it
-           is, with its contrast to its surroundings changed only by the map. The map is in the
-           sidecar ("output_stage"). An input much noisier than the target (noise measured on the
-           model's grid, over 1.5 x the target's) is first brought to the target's noise level by
-           non-local means (--no-denoise: never).
+           anatomy code, under the volume's own contrast code and under the target's; a monotone map
+           fitted between the two renderings inside the brain (they share the decoder's blur, so only
+           the contrast change remains), averaged with histogram matching of the input's brain to
+           the target's brain intensities (--network-weight: the network's share, 0.5), is applied
+           to the input's normalized voxels. Nothing is added or moved: a structure of the input
+           stays where it is, with its contrast to its surroundings changed only by the map. The map
+           is in the sidecar ("output_stage"). An input much noisier than the target (noise
+           measured on the model's grid, over 1.5 x the target's) is first brought to the target's
+           noise level by non-local means (--no-denoise: never).
   decoder  the decoder's image itself (the paper's output), resampled to the input's grid: the
            anatomy as the model's coarse anatomy code (8 x 8 or 16 x 16 per slice) carries it, so
            fine detail is lost.
