@@ -10,9 +10,7 @@
 namespace im::model {
 
 ImUnity::ImUnity(const ModelConfig& cfg, Device dev, uint64_t init_seed) : ImUnity(cfg, DeclareOnly{}) {
-  generator.finalize(Device::CPU);
-  discriminator.finalize(Device::CPU);
-  site_head.finalize(Device::CPU);
+  finalize_groups(true);
   initialize(init_seed);
   to(dev);
 }
@@ -21,10 +19,12 @@ std::unique_ptr<ImUnity> ImUnity::declare(const ModelConfig& cfg) { return std::
 
 std::unique_ptr<ImUnity> ImUnity::for_loading(const ModelConfig& cfg, bool optimizer_state) {
   std::unique_ptr<ImUnity> m(new ImUnity(cfg, DeclareOnly{}));
-  m->generator.finalize(Device::CPU, optimizer_state);
-  m->discriminator.finalize(Device::CPU, optimizer_state);
-  m->site_head.finalize(Device::CPU, optimizer_state);
+  m->finalize_groups(optimizer_state);
   return m;
+}
+
+void ImUnity::finalize_groups(bool optimizer_state) {
+  for (ParamGroup* g : {&generator, &discriminator, &site_head}) g->finalize(Device::CPU, optimizer_state);
 }
 
 ImUnity::ImUnity(const ModelConfig& cfg, DeclareOnly) : cfg_(cfg) {

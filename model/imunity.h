@@ -75,6 +75,8 @@ class ImUnity {
  private:
   struct DeclareOnly {};
   ImUnity(const ModelConfig& cfg, DeclareOnly);
+  // The three groups' memory on the CPU (zeros), with or without their optimizer state.
+  void finalize_groups(bool optimizer_state);
   Conv make_conv(ParamGroup& g, const std::string& name, int cin, int cout, int k, int stride);
   Conv make_tconv(ParamGroup& g, const std::string& name, int cin, int cout, int k, int stride);
   Dense make_dense(ParamGroup& g, const std::string& name, int in, int out);

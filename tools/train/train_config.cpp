@@ -19,6 +19,23 @@ nlohmann::json parse_value(const std::string& v) {
     return v;  // a bare word: a string
   }
 }
+
+// One --set key=value: its section (model. or train., the default) and field, and the JSON value.
+struct Override {
+  bool model = false;
+  std::string field;
+  nlohmann::json value;
+};
+Override parse_override(const std::string& o) {
+  const auto eq = o.find('=');
+  IM_CHECK(eq != std::string::npos && eq > 0, "--set expects key=value, got \"" << o << "\"");
+  Override r;
+  r.field = o.substr(0, eq);
+  r.model = r.field.rfind("model.", 0) == 0;
+  if (r.model || r.field.rfind("train.", 0) == 0) r.field = r.field.substr(6);
+  r.value = parse_value(o.substr(eq + 1));
+  return r;
+}
 }  // namespace
 
 TrainSetup assemble_setup(const std::string& config_file, const std::string& preset,
@@ -52,19 +69,14 @@ TrainSetup assemble_setup(const std::string& config_file, const std::string& pre
     io::fail(config_file, e.what());
   }
   for (const std::string& o : overrides) {
-    auto eq = o.find('=');
-    IM_CHECK(eq != std::string::npos && eq > 0, "--set expects key=value, got \"" << o << "\"");
-    std::string key = o.substr(0, eq);
-    nlohmann::json value = parse_value(o.substr(eq + 1));
-    if (key.rfind("model.", 0) == 0) {
-      key = key.substr(6);
-      IM_CHECK(mj.contains(key), "--set: the model config has no field \"" << key << "\"");
-      mj[key] = value;
+    const Override v = parse_override(o);
+    if (v.model) {
+      IM_CHECK(mj.contains(v.field), "--set: the model config has no field \"" << v.field << "\"");
+      mj[v.field] = v.value;
     } else {
-      if (key.rfind("train.", 0) == 0) key = key.substr(6);
-      IM_CHECK(tj.contains(key), "--set: the training config has no field \"" << key << "\"");
-      IM_CHECK(key != "preset", "use --preset to choose a preset");
-      tj[key] = value;
+      IM_CHECK(tj.contains(v.field), "--set: the training config has no field \"" << v.field << "\"");
+      IM_CHECK(v.field != "preset", "use --preset to choose a preset");
+      tj[v.field] = v.value;
     }
   }
   try {
@@ -79,25 +91,21 @@ TrainSetup assemble_setup(const std::string& config_file, const std::string& pre
 }
 
 model::TrainConfig resumed_train_config(const model::ModelConfig& model, const model::TrainConfig& resumed,
-                                        const std::vector<std::string>& overrides, std::vector<std::string>* changed) {
+                                        const std::vector<std::string>& overrides, std::vector<FieldChange>* changed) {
   nlohmann::json tj = resumed;
   const nlohmann::json mj = model;
   const nlohmann::json before = tj;
   for (const std::string& o : overrides) {
-    auto eq = o.find('=');
-    IM_CHECK(eq != std::string::npos && eq > 0, "--set expects key=value, got \"" << o << "\"");
-    std::string key = o.substr(0, eq);
-    if (key.rfind("model.", 0) == 0) {  // allowed when it repeats the model's value (the same command again)
-      const std::string f = key.substr(6);
-      IM_CHECK(mj.contains(f), "--set: the model config has no field \"" << f << "\"");
-      IM_CHECK(mj[f] == parse_value(o.substr(eq + 1)),
-               "--set " << key << ": a resumed run keeps its model (it has " << mj[f].dump() << "; only train.<field> can change)");
+    const Override v = parse_override(o);
+    if (v.model) {  // allowed when it repeats the model's value (the same command again)
+      IM_CHECK(mj.contains(v.field), "--set: the model config has no field \"" << v.field << "\"");
+      IM_CHECK(mj[v.field] == v.value, "--set model." << v.field << ": a resumed run keeps its model (it has "
+                                                       << mj[v.field].dump() << "; only train.<field> can change)");
       continue;
     }
-    if (key.rfind("train.", 0) == 0) key = key.substr(6);
-    IM_CHECK(tj.contains(key), "--set: the training config has no field \"" << key << "\"");
-    IM_CHECK(key != "preset", "a resumed run keeps its preset");
-    tj[key] = parse_value(o.substr(eq + 1));
+    IM_CHECK(tj.contains(v.field), "--set: the training config has no field \"" << v.field << "\"");
+    IM_CHECK(v.field != "preset", "a resumed run keeps its preset");
+    tj[v.field] = v.value;
   }
   model::TrainConfig t;
   try {
@@ -108,7 +116,7 @@ model::TrainConfig resumed_train_config(const model::ModelConfig& model, const m
   t.validate();
   if (changed)
     for (auto it = before.begin(); it != before.end(); ++it)
-      if (tj[it.key()] != it.value()) changed->push_back(it.key() + " " + it.value().dump() + " -> " + tj[it.key()].dump());
+      if (tj[it.key()] != it.value()) changed->push_back({it.key(), it.value().dump() + " -> " + tj[it.key()].dump()});
   return t;
 }
 

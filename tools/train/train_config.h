@@ -24,10 +24,13 @@ TrainSetup assemble_setup(const std::string& config_file, const std::string& pre
 
 // A resumed run's training config with the overrides (as above) applied: training fields may
 // change from the resumed step on (a longer schedule, a new loss weight or augmentation); model
-// fields may not (throws unless the override repeats the model's value). `changed` receives
-// "field old -> new" for each training field that changed.
+// fields may not (throws unless the override repeats the model's value). `changed` receives each
+// training field that changed, with "old -> new".
+struct FieldChange {
+  std::string field, values;
+};
 model::TrainConfig resumed_train_config(const model::ModelConfig& model, const model::TrainConfig& resumed,
-                                        const std::vector<std::string>& overrides, std::vector<std::string>* changed = nullptr);
+                                        const std::vector<std::string>& overrides, std::vector<FieldChange>* changed = nullptr);
 
 // Fills the biological features' classes (binary: the two distinct values, sorted, unless given)
 // and mean/scale (continuous: from the manifest, unless given) and checks every row has them.

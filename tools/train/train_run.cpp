@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 
 #include "engine/device.h"
 #include "io/atomic_file.h"
@@ -97,17 +98,17 @@ class TrainingRun {
       if (!fs::exists(last_path_)) io::fail(last_path_.string(), "--resume: no checkpoint to resume in this run folder");
       resumed_ = read_checkpoint_info(last_path_.string());
       mc_ = resumed_.model;
-      std::vector<std::string> changed;
+      std::vector<FieldChange> changed;
       tc_ = resumed_train_config(resumed_.model, resumed_.train, o_.overrides, &changed);
       tc_.steps = std::max(tc_.steps, resumed_.step);
-      for (const std::string& c : changed) std::fprintf(stderr, "imunity-train: resumed with %s\n", c.c_str());
-      // Another recipe from here on: the best checkpoint is chosen among its own validations (the
-      // loss weights or augmentation changed what a lower validation L1 costs elsewhere).
-      recipe_changed_ = std::any_of(changed.begin(), changed.end(), [](const std::string& c) {
-        for (const char* f : {"steps ", "threads ", "device ", "log_every ", "checkpoint_every "})
-          if (c.rfind(f, 0) == 0) return false;
-        return true;
-      });
+      // Another recipe from here on (any change but the length, the machine and the logging): the
+      // best checkpoint is chosen among its own validations (the loss weights or augmentation
+      // changed what a lower validation L1 costs elsewhere).
+      static const std::set<std::string> kNotRecipe = {"steps", "threads", "device", "log_every", "checkpoint_every"};
+      for (const FieldChange& c : changed) {
+        std::fprintf(stderr, "imunity-train: resumed with %s %s\n", c.field.c_str(), c.values.c_str());
+        recipe_changed_ = recipe_changed_ || !kNotRecipe.count(c.field);
+      }
       if (recipe_changed_) std::fprintf(stderr, "imunity-train: the recipe changed: the best checkpoint is chosen among the validations from here on\n");
     } else if (fs::exists(last_path_) || fs::exists(model_path_)) {
       io::fail(o_.out_dir, "already holds a training run: use --resume to continue it, or choose another --out");
