@@ -68,7 +68,7 @@ void TrainConfig::apply_preset(const std::string& name) {
     // the KL averaged over latent elements, as the authors' code reduces it.
     lambda_adv = 1.f, lambda_confusion = 1.f, lambda_bio = 1.f, lambda_l1 = 100.f, lambda_kl = 1e-3f, lambda_ssim = 0.f;
     kl_contrast = true;
-    kl_reduction = "mean", latent_sampling = "fresh", anatomy_gamma = false, anatomy_augment = false;
+    kl_reduction = "mean", latent_sampling = "fresh", anatomy_gamma = false, anatomy_augment = false, site_on_acquired = false;
     gamma_min = 0.5f, gamma_max = 1.5f;
     lr = 1e-4f;
     lr_decay = 1.f, early_stop = 0;
@@ -80,7 +80,7 @@ void TrainConfig::apply_preset(const std::string& name) {
     // The code's 1e-6 * 0.5 * reduce_mean(1 + logvar - mu^2 - exp(logvar)) is 1e-6 times the KL
     // averaged over elements (the 0.5 is part of the KL); its epsilon is drawn once.
     kl_contrast = false;
-    kl_reduction = "mean", latent_sampling = "fixed", anatomy_gamma = false, anatomy_augment = false;
+    kl_reduction = "mean", latent_sampling = "fixed", anatomy_gamma = false, anatomy_augment = false, site_on_acquired = false;
     gamma_min = 0.4f, gamma_max = 1.6f;
     lr = 1e-3f;
     lr_decay = 0.8f, patience = 3, early_stop = 30;
@@ -137,7 +137,7 @@ void from_json(const nlohmann::json& j, BioFeature& b) {
 
 #define IM_TRAIN_FIELDS(X)                                                                                   \
   X(preset) X(lambda_adv) X(lambda_confusion) X(lambda_bio) X(lambda_l1) X(lambda_kl) X(lambda_ssim)          \
-  X(kl_contrast) X(kl_reduction) X(latent_sampling) X(anatomy_gamma) X(anatomy_augment) X(gamma_min) X(gamma_max) X(real_label_noise) X(site_smoothing) X(lr) X(beta1) X(beta2)      \
+  X(kl_contrast) X(kl_reduction) X(latent_sampling) X(anatomy_gamma) X(anatomy_augment) X(site_on_acquired) X(gamma_min) X(gamma_max) X(real_label_noise) X(site_smoothing) X(lr) X(beta1) X(beta2)      \
   X(batch) X(steps) X(seed) X(validate_every) X(validation_batches) X(val_fraction) X(lr_decay) X(patience)   \
   X(lr_schedule) X(lr_final) X(warmup) X(early_stop) X(log_every) X(checkpoint_every) X(code_slices) X(device) X(threads) X(voxel_size) X(norm) X(n4)
 

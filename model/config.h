@@ -80,6 +80,10 @@ struct TrainConfig {
   // that what differs between sites cannot reach the anatomy code (not in the paper; off in both
   // presets). The decoder still reconstructs S1 as acquired.
   bool anatomy_augment = false;
+  // With anatomy_augment: the site head and the confusion term also see the anatomy code of S1 as
+  // acquired (an extra encoder pass), the input harmonization gives the encoder; otherwise they see
+  // only the augmented slices, which are not what held-out scans look like (not in the paper).
+  bool site_on_acquired = false;
   float real_label_noise = 0.1f;  // discriminator real targets 1 - U(0, noise)
   float site_smoothing = 0.1f;
   float lr = 1e-4f, beta1 = 0.5f, beta2 = 0.999f;

@@ -2,6 +2,7 @@
 #include "model/trainer.h"
 
 #include <cmath>
+#include <vector>
 
 #include "engine/autograd.h"
 #include "engine/losses.h"
@@ -91,6 +92,11 @@ StepLosses Trainer::step(const TrainBatch& b) {
   Code anat = model_.encode_anatomy(s1a, noise);
   Code con = model_.encode_contrast(s2g, noise);
   Tensor fake = model_.decode(anat.z, con.z, s1g);
+  // The codes the site head and the confusion term see: the decoder's, and with site_on_acquired
+  // also the code of S1 as acquired (what a scan to harmonize gives the encoder), so that no site
+  // signal that augmentation happens to hide in training stays in the codes of real inputs.
+  std::vector<Tensor> site_codes{anat.z};
+  if (cfg_.site_on_acquired && b.s1a.defined()) site_codes.push_back(model_.encode_anatomy(b.s1, noise).z);
 
   // Phase 1: discriminator on real S1^gamma vs the detached output (real targets 1 - U(0, noise)).
   model_.discriminator.set_requires_grad(true);
@@ -110,8 +116,11 @@ StepLosses Trainer::step(const TrainBatch& b) {
   model_.site_head.set_requires_grad(true);
   model_.site_head.zero_grad();
   {
-    Tensor logits = model_.site_logits(anat.z.detach());
-    L.site = site_cross_entropy(logits, b.site, cfg_.site_smoothing);
+    for (const Tensor& z : site_codes) {
+      Tensor l = site_cross_entropy(model_.site_logits(z.detach()), b.site, cfg_.site_smoothing);
+      L.site = L.site.defined() ? add(L.site, l) : l;
+    }
+    if (site_codes.size() > 1) L.site = mul_scalar(L.site, 1.f / static_cast<float>(site_codes.size()));
     autograd::backward(L.site, true);
     adam_step(model_.site_head, adam_);
   }
@@ -125,7 +134,11 @@ StepLosses Trainer::step(const TrainBatch& b) {
     Tensor d_gen = model_.discriminate(fake, true, false);
     // Non-saturating form of -l_disc (the authors' code and common practice): BCE(D(G), 1).
     L.adversarial = bce_with_logits(d_gen, Tensor::full(d_gen.shape(), 1.f, dev));
-    L.confusion = confusion_loss(model_.site_logits(anat.z));
+    for (const Tensor& z : site_codes) {
+      Tensor c = confusion_loss(model_.site_logits(z));
+      L.confusion = L.confusion.defined() ? add(L.confusion, c) : c;
+    }
+    if (site_codes.size() > 1) L.confusion = mul_scalar(L.confusion, 1.f / static_cast<float>(site_codes.size()));
     L.l1 = masked_l1(fake, s1g, fg);
     L.kl = kl_term(anat);
     if (cfg_.kl_contrast) L.kl = add(L.kl, kl_term(con));

@@ -38,9 +38,9 @@ Output stage (--output):
            the target's brain intensities (--network-weight: the network's share, 0.5), is applied
            to the input's normalized voxels. Nothing is added or moved: a structure of the input
            stays where it is, with its contrast to its surroundings changed only by the map. The map
-           is in the sidecar ("output_stage"). An input much noisier than the target (noise
-           measured on the model's grid, over 1.5 x the target's) is first brought to the target's
-           noise level by non-local means (--no-denoise: never).
+           is in the sidecar ("output_stage"). An input noisier than the target (noise measured on
+           the model's grid, over --noise-ratio x the target's, 1.1) is first brought to the
+           target's noise level by non-local means (--no-denoise: never).
   decoder  the decoder's image itself (the paper's output), resampled to the input's grid: the
            anatomy as the model's coarse anatomy code (8 x 8 or 16 x 16 per slice) carries it, so
            fine detail is lost.
@@ -121,19 +121,20 @@ struct Args {
   int threads = 0, gzip_level = 1, io_threads = 0;
   io::IntensityMapOptions map;
   double network_weight = tools::HarmonizeOptions{}.network_weight;
+  double noise_ratio = tools::HarmonizeOptions{}.noise_ratio;
   int map_slice_step = tools::HarmonizeOptions{}.map_slice_step;
 };
 
 nlohmann::json options_json(const Args& a) {
   return {{"output", a.output},             {"map_bins", a.map.bins},         {"map_flat_fraction", a.map.flat_fraction}, {"network_weight", a.network_weight},
-          {"map_slice_step", a.map_slice_step}, {"denoise", !a.no_denoise},       {"n4", a.n4 ? "on" : a.no_n4 ? "off" : "default"},       {"orientations", a.orientations}, {"outside", a.outside},   {"restore_intensity", a.restore_intensity},
+          {"map_slice_step", a.map_slice_step}, {"denoise", !a.no_denoise}, {"noise_ratio", a.noise_ratio},       {"n4", a.n4 ? "on" : a.no_n4 ? "off" : "default"},       {"orientations", a.orientations}, {"outside", a.outside},   {"restore_intensity", a.restore_intensity},
           {"batch_size", a.batch_size},     {"device", a.device},     {"threads", a.threads},
           {"shard", a.shard},               {"gzip_level", a.gzip_level},
           {"io_threads", a.io_threads},     {"volume", a.volume},     {"nan_to_zero", a.nan_to_zero}};
 }
 
 // Options that change the outputs: a rerun takes existing outputs as done only with the same values.
-const std::vector<std::string> kComparedOptions = {"output",  "map_bins", "map_flat_fraction", "network_weight", "map_slice_step", "denoise", "orientations",
+const std::vector<std::string> kComparedOptions = {"output",  "map_bins", "map_flat_fraction", "network_weight", "map_slice_step", "denoise", "noise_ratio", "orientations",
                                                    "outside", "mask",     "restore_intensity", "volume", "nan_to_zero"};
 
 io::ReadOptions read_options(const Args& a) {
@@ -238,6 +239,7 @@ int run(const Args& a) {
   bo.harmonize.map = a.map;
   bo.harmonize.denoise = !a.no_denoise;
   bo.harmonize.network_weight = a.network_weight;
+  bo.harmonize.noise_ratio = a.noise_ratio;
   bo.harmonize.map_slice_step = a.map_slice_step;
   bo.harmonize.outside = tools::parse_outside(a.outside);
   if (bo.harmonize.outside == tools::Outside::map && bo.harmonize.output != tools::OutputStage::detail)
@@ -335,6 +337,10 @@ int main(int argc, char** argv) {
                  "its time; 1: every slice (models of several orientations and brains under 16 slices: always 1)")
       ->default_val(a.map_slice_step)->check(CLI::Range(1, 8));
   app.add_flag("--no-denoise", a.no_denoise, "detail stage: never reduce the input's noise to the target's level");
+  app.add_option("--noise-ratio", a.noise_ratio,
+                 "detail stage: denoise an input whose noise exceeds the target's by more than this factor (measured "
+                 "on the model's grid; non-local means takes away the excess only)")
+      ->default_val(a.noise_ratio)->check(CLI::Range(1.0, 100.0));
   app.add_option("--outside", a.outside,
                  "voxels outside the mask: zero, keep (the input on the output's scale), or map (through the detail "
                  "stage's map, like the brain)")

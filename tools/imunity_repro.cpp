@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
   auto* n4_flag = app.add_flag("--n4", n4, "ImUnity's inputs N4-corrected (as imunity-harmonize --n4); the baselines are unchanged");
   app.add_flag("--no-n4", no_n4, "ImUnity's inputs not bias-corrected (default: imunity-harmonize's default)")->excludes(n4_flag);
   app.add_flag("--no-denoise", no_denoise, "ImUnity's detail stage: no noise harmonization");
+  app.add_option("--noise-ratio", o.harmonize.noise_ratio,
+                 "ImUnity's detail stage: denoise when the input's noise exceeds the target's by this factor (as imunity-harmonize)")
+      ->check(CLI::Range(1.0, 100.0))->capture_default_str();
   app.add_option("--network-weight", o.harmonize.network_weight,
                  "ImUnity's detail stage: weight of the network's map against histogram matching to the target's quantiles")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();

@@ -1,14 +1,17 @@
 // The ImUnity networks: shapes, input-size errors, and the whole forward pass against an
-// independent PyTorch implementation (tests/reference/torch_model.py).
+// independent PyTorch implementation (tests/reference/torch_model.py); which codes the trainer's
+// site head learns from (train.site_on_acquired).
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
 #include "engine/autograd.h"
+#include "engine/losses.h"
 #include "engine/ops.h"
 #include "kernels/check.h"
 #include "model/imunity.h"
 #include "model/state.h"
+#include "model/trainer.h"
 #include "support/fixtures.h"
 #include "support/gradcheck.h"
 
@@ -171,6 +174,36 @@ TEST_CASE("model: the site head trained on a detached code sends no gradient to 
   m.site_head.set_requires_grad(true);
   CHECK(norm(m.site_head.grads()) == 0.0);
   CHECK(norm(m.generator.grads()) > 0.0);
+}
+
+TEST_CASE("trainer: site_on_acquired trains the site head on the augmented and the acquired code") {
+  ModelConfig mc;
+  mc.image_h = mc.image_w = 32;
+  mc.n_sites = 3;
+  TrainConfig tc;
+  tc.batch = 4;
+  tc.latent_sampling = "mean";  // codes without noise, so that the expected loss can be recomputed
+  TrainBatch b;
+  b.s1 = test::random_tensor({4, 1, 32, 32}, 21, 0.f, 1.f);
+  b.s2 = test::random_tensor({4, 1, 32, 32}, 22, 0.f, 1.f);
+  b.s1a = test::random_tensor({4, 1, 32, 32}, 23, 0.f, 1.f);
+  b.site = Tensor::from_vector({0, 1, 2, 1}, {4});
+  // The site head's loss of the first step, from the untouched model (the discriminator's update
+  // before it changes neither the encoder nor the head).
+  auto head_loss = [&](ImUnity& m, const Tensor& x) {
+    NoGrad ng;
+    return site_cross_entropy(m.site_logits(m.encode_anatomy(x, nullptr).z), b.site, tc.site_smoothing).item();
+  };
+  for (bool on : {false, true}) {
+    ImUnity m(mc, Device::CPU, 5), same(mc, Device::CPU, 5);
+    const double augmented = head_loss(same, b.s1a), acquired = head_loss(same, b.s1);
+    REQUIRE(std::abs(augmented - acquired) > 1e-4);  // the two inputs give the head different losses
+    tc.site_on_acquired = on;
+    Trainer t(m, tc);
+    const double got = t.step(b).site.item();
+    INFO("site_on_acquired " << on << ": augmented code " << augmented << ", acquired " << acquired << ", step " << got);
+    CHECK(got == Approx(on ? 0.5 * (augmented + acquired) : augmented).epsilon(1e-5));
+  }
 }
 
 TEST_CASE("model: parameter gradients through the whole network match PyTorch") {

@@ -1,7 +1,8 @@
 // The detail-preserving output stage invents no anatomy: on a real held-out IXI volume through the
 // shipped model, a small bright and a small dark blob inserted into the brain come out in place
 // with their contrast to the surroundings changed only by the stage's monotone map, the rest of the
-// volume is unchanged by their presence, and a volume whose top is zeroed keeps it empty.
+// volume is unchanged by their presence, and a volume whose top is zeroed keeps it empty; an input
+// noisier than the target comes out with less noise, one as quiet as the target is not denoised.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -10,8 +11,10 @@
 
 #include "io/mask.h"
 #include "io/nifti.h"
+#include "io/denoise.h"
 #include "io/intensity_map.h"
 #include "io/normalize.h"
+#include "io/rng.h"
 #include "tests/support/paths.h"
 #include "tools/harmonize/harmonize.h"
 
@@ -208,4 +211,55 @@ TEST_CASE("harmonize detail: fitting the map on every 2nd slice gives the map of
     CHECK(change > 0.05);   // the map does something, so agreement means something
     CHECK(worst < 0.02);    // measured 0.006 and 0.010 with the model of 2026-12-05, on maps moving 0.14-0.15
   }
+}
+
+TEST_CASE("harmonize detail: an input noisier than the target is brought to its noise, one as quiet is left alone", "[harmonize][detail]") {
+  const std::string data = test::data_dir();
+  const std::string t1 = data + "/ixi_hh_2mm/t1/IXI013-HH-1212_T1.nii.gz";
+  const std::string labels = data + "/ixi_hh_2mm/labels/IXI013-HH-1212_T1_DLMUSE.nii.gz";
+  for (const std::string& f : {t1, labels}) {
+    INFO("missing test data: " << f);
+    REQUIRE(fs::exists(f));
+  }
+  const ModelSet models = load_models(kModel, Device::CPU, false);
+  const TargetCode target = target_from_site(models, "ixi_hh");
+  REQUIRE(target.noise > 0);
+  const io::Volume v = io::read_volume(t1);
+  const io::Mask brain = io::read_label_mask(v, labels);
+
+  // As acquired: a scan of the target site itself, no noisier than the site (measured 0.79 x).
+  const Run quiet = harmonize(models, target, v, brain, labels);
+  INFO("as acquired: input noise " << quiet.net.noise_input << ", target " << quiet.net.noise_target);
+  CHECK(quiet.net.noise_input < 1.1 * quiet.net.noise_target);
+  CHECK(quiet.net.excess_fraction == 0);
+
+  // Rician noise added until the input is about 1.25 x the target (the 1.5T-like site's ratio):
+  // between the default threshold (1.1) and the one before it (1.5).
+  std::vector<float> brain_values;
+  for (size_t i = 0; i < v.data.size(); ++i)
+    if (brain[i]) brain_values.push_back(v.data[i]);
+  std::nth_element(brain_values.begin(), brain_values.begin() + brain_values.size() / 2, brain_values.end());
+  const double median = brain_values[brain_values.size() / 2];
+  io::Volume noisy = v;
+  io::Rng rng(2026);
+  for (float& x : noisy.data) {
+    const double re = x + 0.037 * median * rng.normal(), im = 0.037 * median * rng.normal();
+    x = static_cast<float>(std::sqrt(re * re + im * im));
+  }
+  const Run loud = harmonize(models, target, noisy, brain, labels);
+  const double ratio = loud.net.noise_input / loud.net.noise_target;
+  INFO("with added noise: input noise " << loud.net.noise_input << " (" << ratio << " x the target)");
+  REQUIRE(ratio > 1.15);
+  REQUIRE(ratio < 1.45);
+  CHECK(loud.net.excess_fraction == Approx(std::sqrt(1 - 1 / (ratio * ratio))).epsilon(1e-9));
+  // The output's noise, measured on the input's grid inside the brain, falls at least halfway from
+  // the input's level (the same map applied to the noisy input without denoising) to the target's
+  // (that level over the ratio).
+  io::Volume undenoised = noisy;
+  io::apply_normalization(undenoised, loud.in.prepared.record.norm);
+  for (size_t i = 0; i < undenoised.data.size(); ++i)
+    if (brain[i]) undenoised.data[i] = static_cast<float>(std::clamp(loud.net.map(undenoised.data[i]), 0.0, 1.0));
+  const double kept = io::estimate_noise(undenoised, brain), got = io::estimate_noise(loud.out, brain);
+  INFO("output noise " << got << " where the map alone leaves " << kept);
+  CHECK(got < 0.5 * (kept + kept / ratio));
 }
