@@ -85,7 +85,8 @@ class ImUnity(nn.Module):
                                                                  momentum=cfg["bn_momentum"])
             cin = cfg["disc_width"]
         conv("discriminator.out", cin, 1, 3, 1)
-        dense("site_head.fc1", latent, cfg["site_hidden"])
+        self.site_pooled = cfg.get("site_head_input", "flat") == "pooled"
+        dense("site_head.fc1", 2 * cfg["anatomy_channels"] if self.site_pooled else latent, cfg["site_hidden"])
         dense("site_head.fc2", cfg["site_hidden"], cfg["n_sites"])
 
     def L(self, name):
@@ -163,7 +164,9 @@ class ImUnity(nn.Module):
         return self.L("discriminator.out")(h)
 
     def site_logits(self, za):
-        return self.L("site_head.fc2")(F.relu(self.L("site_head.fc1")(za.flatten(1))))
+        # "pooled": each channel's spatial mean and mean square; "flat": the whole code.
+        h = torch.cat([za.mean((2, 3)), (za * za).mean((2, 3))], 1) if self.site_pooled else za.flatten(1)
+        return self.L("site_head.fc2")(F.relu(self.L("site_head.fc1")(h)))
 
 
 def kl(mu, logvar, reduction="mean"):

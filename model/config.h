@@ -35,6 +35,11 @@ struct ModelConfig {
   float bn_momentum = 0.01f;                            // PyTorch convention (Keras 0.99)
   float bn_eps = 1e-3f;
   int site_hidden = 128;
+  // What the site head (and its confusion term) sees of the anatomy code: "flat", the whole code
+  // flattened (the paper: every position its own weights), or "pooled", each channel's spatial mean
+  // and mean square (2 x anatomy_channels values): the code's global statistics, where a scanner's
+  // noise, blur and contrast show whatever the slice's anatomy and position (not in the paper).
+  std::string site_head_input = "flat";
   int n_sites = 2;
   std::vector<std::string> site_names;
   std::vector<BioFeature> bio;

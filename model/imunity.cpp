@@ -74,7 +74,8 @@ ImUnity::ImUnity(const ModelConfig& cfg, DeclareOnly) : cfg_(cfg) {
   }
   disc_convs_.push_back(make_conv(discriminator, "discriminator.out", cin, 1, 3, 1));
 
-  site_fc1_ = make_dense(site_head, "site_head.fc1", latent, cfg_.site_hidden);
+  site_fc1_ = make_dense(site_head, "site_head.fc1", cfg_.site_head_input == "pooled" ? 2 * cfg_.anatomy_channels : latent,
+                         cfg_.site_hidden);
   site_fc2_ = make_dense(site_head, "site_head.fc2", cfg_.site_hidden, cfg_.n_sites);
   for (BatchNorm& bn : disc_bn_) {
     bn.running_mean = Tensor::zeros({cfg_.disc_width});
@@ -219,7 +220,10 @@ Tensor ImUnity::discriminate(const Tensor& x, bool training, bool update_stats) 
 }
 
 Tensor ImUnity::site_logits(const Tensor& z_anatomy) const {
-  Tensor h = relu(linear(flatten(z_anatomy), site_fc1_.w, site_fc1_.b));
+  Tensor in = cfg_.site_head_input == "pooled"
+                  ? concat({mean(z_anatomy, 2, 4, false), mean(mul(z_anatomy, z_anatomy), 2, 4, false)}, 1)
+                  : flatten(z_anatomy);
+  Tensor h = relu(linear(in, site_fc1_.w, site_fc1_.b));
   return linear(h, site_fc2_.w, site_fc2_.b);
 }
 

@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   int batch = 0, threads = 0;
   uint64_t seed = 0;
   bool resume = false, quiet = false, n4 = false;
+  std::string init_from;
   double lr = 0;
   app.add_option("--manifest", manifest_path, "Training manifest (TSV: path, site, [mask|labels], covariates)")->required();
   app.add_option("--out", out_dir, "Run folder (created; an existing run needs --resume)")->required();
@@ -96,9 +97,13 @@ int main(int argc, char** argv) {
   app.add_option("--set", overrides, "Override any config field: model.<field>=V or train.<field>=V (repeatable)");
   app.add_option("--brain-mask", brain_mask, "rows without mask/labels: head (automatic head mask) or net (brain-extraction network)")
       ->default_val("head")->check(CLI::IsMember({"head", "net"}));
-  app.add_flag("--resume", resume, "Continue RUN_DIR/last.safetensors with its own configuration (bit for bit on the CPU with the same seed); "
+  auto* resume_flag = app.add_flag("--resume", resume, "Continue RUN_DIR/last.safetensors with its own configuration (bit for bit on the CPU with the same seed); "
                "--set train.<field>=V, --steps, --lr, ... change training fields from there on (the model cannot change; "
                "a config file is not read)");
+  app.add_option("--init-from", init_from,
+                 "Start a fresh run from this checkpoint's weights where names and shapes match (the rest, e.g. a "
+                 "changed site head, initialized as usual; Adam, step and schedule start afresh): fine-tuning")
+      ->check(CLI::ExistingFile)->excludes(resume_flag);
   app.add_flag("--quiet", quiet, "No progress bar");
   try {
     app.parse(argc, argv);
@@ -120,6 +125,7 @@ int main(int argc, char** argv) {
     ro.manifest = manifest_path;
     ro.out_dir = out_dir;
     ro.resume = resume;
+    ro.init_from = init_from;
     ro.overrides = overrides;
     ro.brain_mask = brain_mask;
     ro.quiet = quiet;

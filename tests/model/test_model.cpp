@@ -37,6 +37,7 @@ ModelConfig config_from_fixture(const nlohmann::json& c) {
   mc.site_hidden = c["site_hidden"], mc.n_sites = c["n_sites"];
   mc.decoder_upsample = c.value("decoder_upsample", "transposed");
   mc.latent_stride = c.value("latent_stride", 16);
+  mc.site_head_input = c.value("site_head_input", "flat");
   return mc;
 }
 }  // namespace
@@ -100,7 +101,7 @@ TEST_CASE("model: input sides that are not multiples of 16 are refused with a cl
 }
 
 TEST_CASE("model: the forward pass matches an independent PyTorch implementation") {
-  for (const char* name : {"model", "model_pooled", "model_upsample", "model_latent8"}) {
+  for (const char* name : {"model", "model_pooled", "model_upsample", "model_latent8", "model_sitepooled"}) {
     INFO(name);
     nlohmann::json fx = test::load_fixture(name);
     ModelConfig mc = config_from_fixture(fx["config"]);
@@ -207,7 +208,7 @@ TEST_CASE("trainer: site_on_acquired trains the site head on the augmented and t
 }
 
 TEST_CASE("model: parameter gradients through the whole network match PyTorch") {
-  for (const char* name : {"model", "model_pooled", "model_upsample", "model_latent8"}) {
+  for (const char* name : {"model", "model_pooled", "model_upsample", "model_latent8", "model_sitepooled"}) {
     INFO(name);
     nlohmann::json fx = test::load_fixture(name);
     ModelConfig mc = config_from_fixture(fx["config"]);

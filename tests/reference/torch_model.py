@@ -14,15 +14,19 @@ from pytorch_reference import ImUnity  # noqa: E402
 torch.manual_seed(0)
 # The last one has a 1/8 anatomy code (model.latent_stride 8); it comes last so that the random
 # weights of the others stay what they were.
-for fixture, pooled, upsample, latent_stride in (("model", False, "transposed", 16),
-                                                 ("model_pooled", True, "transposed", 16),
-                                                 ("model_upsample", True, "nearest", 16),
-                                                 ("model_latent8", True, "nearest", 8)):
+# model_sitepooled (model.site_head_input "pooled") is added after them for the same reason.
+for fixture, pooled, upsample, latent_stride, site_input in (("model", False, "transposed", 16, "flat"),
+                                                             ("model_pooled", True, "transposed", 16, "flat"),
+                                                             ("model_upsample", True, "nearest", 16, "flat"),
+                                                             ("model_latent8", True, "nearest", 8, "flat"),
+                                                             ("model_sitepooled", True, "nearest", 8, "pooled")):
     cfg = {"image_h": 32, "image_w": 48, "encoder_widths": [3, 4, 5, 6, 8], "anatomy_channels": 4,
            "contrast_channels": 3, "contrast_dense_width": 6, "contrast_pooled": pooled, "decoder_upsample": upsample,
            "latent_stride": latent_stride,
            "decoder_widths": [6, 5, 4, 3, 2], "disc_width": 4, "disc_leaky_alpha": 0.3, "bn_momentum": 0.01,
            "bn_eps": 1e-3, "site_hidden": 5, "n_sites": 3, "background_threshold": 0.001}
+    if site_input != "flat":
+        cfg["site_head_input"] = site_input
     m = ImUnity(cfg).double()
     weights = {}
     with torch.no_grad():

@@ -1,4 +1,5 @@
-// imunity-train's run: resume bit for bit, checkpoint validation, SIGINT, NaN stop, bad manifests.
+// imunity-train's run: resume bit for bit, warm start (--init-from), checkpoint validation, SIGINT, NaN stop,
+// bad manifests.
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -9,6 +10,8 @@
 
 #include "io/error.h"
 #include "io/safetensors.h"
+#include "model/imunity.h"
+#include "model/state.h"
 #include "support/command.h"
 #include "support/paths.h"
 #include "tools/common/checkpoint.h"
@@ -114,6 +117,50 @@ TEST_CASE("train run: a resumed run takes new training fields from --set, never 
   CHECK_THROWS_WITH(tools::run_training(bad), Catch::Contains("a resumed run keeps its model"));
   bad.overrides = {"train.no_such_field=1"};
   CHECK_THROWS_WITH(tools::run_training(bad), Catch::Contains("no field \"no_such_field\""));
+}
+
+TEST_CASE("train run: --init-from starts a fresh run from the checkpoint's matching tensors, a changed site head afresh") {
+  std::string manifest = test::virtual_site_manifest(4, {"low_contrast.json", "high_contrast_15t.json"});
+  std::string dir = test::scratch_dir("train_init_from");
+  REQUIRE(tools::run_training(small_run(manifest, dir + "/flat", 2)) == 0);
+  const std::string ckpt = dir + "/flat/last.safetensors";
+  const io::SafeTensors src = io::read_safetensors(ckpt);
+
+  // The same model with the pooled site head: every tensor but the head's first weight comes over.
+  model::ModelConfig mc = tools::read_checkpoint_info(ckpt).model;
+  mc.site_head_input = "pooled";
+  model::ImUnity m(mc, Device::CPU, 99);
+  const std::vector<std::string> fresh = tools::init_from_checkpoint(ckpt, m);
+  CHECK(fresh == std::vector<std::string>{"site_head.fc1.weight"});
+  size_t same = 0;
+  for (const model::NamedTensor& nt : model::state_tensors(m, false)) {
+    const io::NamedArray* a = src.find(nt.name);
+    REQUIRE(a);
+    if (nt.name == "site_head.fc1.weight") {
+      CHECK(a->values.size() != static_cast<size_t>(nt.tensor.numel()));  // flat input: 64x64 code, not 2 x channels
+      continue;
+    }
+    INFO(nt.name);
+    CHECK(nt.tensor.to_vector() == a->values);
+    ++same;
+  }
+  CHECK(same + 1 == model::state_tensors(m, false).size());
+
+  // A whole run from it, and what is not a checkpoint or matches nothing is refused naming the file.
+  tools::TrainRunOptions warm = small_run(manifest, dir + "/pooled", 2);
+  warm.setup = tools::assemble_setup("", "paper", {"model.image_h=64", "model.image_w=64", "model.site_head_input=\"pooled\"",
+                                                   "train.voxel_size=4", "train.batch=4", "train.validate_every=3",
+                                                   "train.validation_batches=1", "train.code_slices=16", "train.steps=2",
+                                                   "train.device=\"cpu\""});
+  warm.init_from = ckpt;
+  REQUIRE(tools::run_training(warm) == 0);
+  const tools::CheckpointInfo info = tools::read_checkpoint_info(dir + "/pooled/last.safetensors");
+  CHECK(info.model.site_head_input == "pooled");
+  CHECK(info.extra.value("init_from", std::string()) == ckpt);
+  io::SafeTensors other;
+  other.tensors.push_back({"x", {2}, {1.f, 2.f}});
+  io::write_safetensors(dir + "/other.safetensors", other);
+  CHECK_THROWS_WITH(tools::init_from_checkpoint(dir + "/other.safetensors", m), Catch::Contains(dir + "/other.safetensors"));
 }
 
 TEST_CASE("train run: a corrupted or truncated checkpoint gives a clear error naming the file") {

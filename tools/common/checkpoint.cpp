@@ -123,4 +123,25 @@ std::unique_ptr<model::ImUnity> load_checkpoint(const std::string& path, Device 
   return m;
 }
 
+std::vector<std::string> init_from_checkpoint(const std::string& path, model::ImUnity& model) {
+  read_checkpoint_info(path);  // an ImUnity checkpoint at all (format, configs), or a clear error
+  const io::SafeTensors st = io::read_safetensors(path);
+  std::vector<std::string> fresh;
+  size_t copied = 0;
+  for (const model::NamedTensor& nt : model::state_tensors(model, false)) {
+    const io::NamedArray* a = st.find(nt.name);
+    if (!a || a->shape.size() > static_cast<size_t>(Shape::kMaxDims) ||
+        Shape::of(a->shape.data(), static_cast<int>(a->shape.size())) != nt.tensor.shape()) {
+      fresh.push_back(nt.name);
+      continue;
+    }
+    for (float v : a->values)
+      if (!std::isfinite(v)) io::fail(path, "tensor " + nt.name + " holds a NaN or Inf value");
+    Tensor(nt.tensor).copy_from(Tensor::from_vector(a->values, nt.tensor.shape()));
+    ++copied;
+  }
+  if (copied == 0) io::fail(path, "none of its tensors matches the model's names and shapes: nothing to start from");
+  return fresh;
+}
+
 }  // namespace im::tools

@@ -181,6 +181,17 @@ class TrainingRun {
   void build_model() {
     if (o_.resume) {
       m_ = load_checkpoint(last_path_.string(), dev_, &info_, true);
+    } else if (!o_.init_from.empty()) {
+      // Built and filled on the CPU, then moved (as a checkpoint is loaded).
+      m_ = std::make_unique<model::ImUnity>(mc_, Device::CPU, tc_.seed);
+      const std::vector<std::string> fresh = init_from_checkpoint(o_.init_from, *m_);
+      m_->to(dev_);
+      info_.model = mc_;
+      info_.extra["init_from"] = o_.init_from;
+      std::string names;
+      for (const std::string& n : fresh) names += (names.empty() ? "" : ", ") + n;
+      std::fprintf(stderr, "imunity-train: started from %s; initialized afresh: %s\n", o_.init_from.c_str(),
+                   fresh.empty() ? "nothing" : names.c_str());
     } else {
       m_ = std::make_unique<model::ImUnity>(mc_, dev_, tc_.seed);
       info_.model = mc_;

@@ -15,6 +15,9 @@ struct TrainRunOptions {
   // On resume: the command line's --set overrides (and --steps, --threads, ...), applied to the
   // checkpoint's training config (resumed_train_config); `setup` is then unused.
   std::vector<std::string> overrides;
+  // A fresh run's warm start: the tensors of this checkpoint that match the model by name and shape
+  // (tools::init_from_checkpoint); empty: a random initialization. Not with resume.
+  std::string init_from;
   bool quiet = false;
   // Brain masks of manifest rows without `mask` or `labels`: "head" (the automatic head mask) or
   // "net" (the brain-extraction network, tools/common/brain_mask.h).
