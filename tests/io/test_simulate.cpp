@@ -162,5 +162,5 @@ TEST_CASE("simulate: the example sites in docs/sites parse and run", "[simulate]
       ++n;
     }
   }
-  REQUIRE((n >= 4 && n <= 8));
+  REQUIRE((n >= 4 && n <= 12));
 }
