@@ -1,0 +1,105 @@
+"""How much of the site is left in the anatomy code: the model's own site head and a fresh probe.
+
+Usage (Debian's /usr/bin/python3 with python3-torch and nibabel):
+  site_probe.py MODEL.safetensors --train-dir T --test-dir H
+T and H hold model inputs named <site>_<anything>.nii.gz (imunity-prep --plane 128x128 of each
+volume with its brain mask), one site name of the checkpoint per file; T from training subjects,
+H from held-out subjects (the same held-out anatomy through every site). Every slice with >= 1%
+brain is encoded (anatomy mean code). Printed: the checkpoint's site head on H (the adversary
+training fought), and a fresh probe trained on T's codes and tested on H's: logistic regression
+and a one-hidden-layer MLP on pooled code features (4 x 4 average pool, per-channel mean and sd),
+class-balanced, with per-site accuracy; chance is 1 / number of sites.
+"""
+import argparse
+import glob
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import nibabel as nib
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pytorch_reference import ImUnity  # noqa: E402
+
+
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    meta = header.pop("__metadata__")
+    tensors = {}
+    for k, v in header.items():
+        a, b = v["data_offsets"]
+        tensors[k] = torch.from_numpy(np.frombuffer(data[a:b], dtype=np.float32).reshape(v["shape"]).copy())
+    return meta, tensors
+
+
+def codes(model, sites, folder):
+    """Anatomy mean codes of every brain slice of every <site>_*.nii.gz in folder, with site labels."""
+    out, labels = [], []
+    for si, s in enumerate(sites):
+        files = sorted(glob.glob(os.path.join(folder, f"{s}_*.nii.gz")))
+        for p in files:
+            v = nib.load(p).get_fdata().astype(np.float32)
+            zs = [z for z in range(v.shape[2]) if (v[:, :, z] > 0).mean() >= 0.01]
+            x = torch.from_numpy(np.stack([v[:, :, z].T for z in zs])[:, None])
+            with torch.no_grad():
+                amu, _, _ = model.encode_anatomy(x)
+            out.append(amu)
+            labels += [si] * len(zs)
+    if not out:
+        sys.exit(f"site_probe: no <site>_*.nii.gz files of sites {sites} in {folder}")
+    return torch.cat(out), torch.tensor(labels)
+
+
+def per_site(pred, y, n):
+    return [round(float((pred[y == i] == i).float().mean()), 3) if (y == i).any() else None for i in range(n)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model")
+    ap.add_argument("--train-dir", required=True)
+    ap.add_argument("--test-dir", required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    torch.manual_seed(a.seed)
+    meta, t = load_safetensors(a.model)
+    cfg = json.loads(meta["model_config"])
+    sites = json.loads(meta["site_names"]) if "site_names" in meta else cfg["site_names"]
+    m = ImUnity(cfg)
+    m.load_ours(t)
+    m.eval()
+    ztr, ytr = codes(m, sites, a.train_dir)
+    zte, yte = codes(m, sites, a.test_dir)
+    k = len(sites)
+    print(f"sites {sites}; {len(ytr)} training slices, {len(yte)} held-out slices; chance {1 / k:.3f}")
+    with torch.no_grad():
+        own = m.site_logits(zte).argmax(1)
+    print(f"model's site head, held out: {float((own == yte).float().mean()):.3f} per site {per_site(own, yte, k)}")
+
+    def feats(z):
+        return torch.cat([torch.nn.functional.adaptive_avg_pool2d(z, 4).flatten(1), z.mean((2, 3)), z.std((2, 3))], 1)
+    xtr, xte = feats(ztr), feats(zte)
+    mu, sd = xtr.mean(0), xtr.std(0) + 1e-6
+    xtr, xte = (xtr - mu) / sd, (xte - mu) / sd
+    weight = torch.bincount(ytr, minlength=k).float().clamp(min=1)
+    weight = weight.sum() / weight / k
+    for name, net in (("logistic", torch.nn.Linear(xtr.shape[1], k)),
+                      ("MLP", torch.nn.Sequential(torch.nn.Linear(xtr.shape[1], 64), torch.nn.ReLU(), torch.nn.Linear(64, k)))):
+        opt = torch.optim.Adam(net.parameters(), 1e-2, weight_decay=1e-3)
+        for _ in range(400):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(xtr), ytr, weight=weight).backward()
+            opt.step()
+        with torch.no_grad():
+            pred = net(xte).argmax(1)
+        print(f"fresh probe ({name}), held out: {float((pred == yte).float().mean()):.3f} per site {per_site(pred, yte, k)}")
+
+
+if __name__ == "__main__":
+    main()
