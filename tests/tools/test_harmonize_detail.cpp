@@ -40,14 +40,25 @@ Run harmonize(const ModelSet& models, const TargetCode& target, const io::Volume
   return r;
 }
 
+// The held-out subject IXI013 and its label map (the test fails naming a missing file).
+struct Subject {
+  std::string t1, labels;
+};
+Subject ixi013() {
+  const std::string data = test::data_dir();
+  Subject s{data + "/ixi_hh_2mm/t1/IXI013-HH-1212_T1.nii.gz", data + "/ixi_hh_2mm/labels/IXI013-HH-1212_T1_DLMUSE.nii.gz"};
+  for (const std::string& f : {s.t1, s.labels}) {
+    INFO("missing test data: " << f);
+    REQUIRE(fs::exists(f));
+  }
+  return s;
+}
+
 }  // namespace
 
 TEST_CASE("harmonize detail: inserted blobs come out in place, changed only by the map", "[harmonize][detail]") {
-  const std::string data = test::data_dir();
-  const std::string t1 = data + "/ixi_hh_2mm/t1/IXI013-HH-1212_T1.nii.gz";
-  const std::string labels = data + "/ixi_hh_2mm/labels/IXI013-HH-1212_T1_DLMUSE.nii.gz";
-  REQUIRE(fs::exists(t1));
-  REQUIRE(fs::exists(labels));
+  const Subject s = ixi013();
+  const std::string &t1 = s.t1, &labels = s.labels;
   const ModelSet models = load_models(kModel, Device::CPU, false);
   // A target other than the volume's own site, so that the map really changes the contrast.
   const TargetCode target = target_from_site(models, "low_contrast");
@@ -188,13 +199,8 @@ TEST_CASE("harmonize detail: the quantile part matches the brain's histogram to 
 }
 
 TEST_CASE("harmonize detail: fitting the map on every 2nd slice gives the map of every slice", "[harmonize][detail]") {
-  const std::string data = test::data_dir();
-  const std::string t1 = data + "/ixi_hh_2mm/t1/IXI013-HH-1212_T1.nii.gz";
-  const std::string labels = data + "/ixi_hh_2mm/labels/IXI013-HH-1212_T1_DLMUSE.nii.gz";
-  for (const std::string& f : {t1, labels}) {
-    INFO("missing test data: " << f);
-    REQUIRE(fs::exists(f));
-  }
+  const Subject s = ixi013();
+  const std::string &t1 = s.t1, &labels = s.labels;
   const ModelSet models = load_models(kModel, Device::CPU, false);
   const io::Volume v = io::read_volume(t1);
   const io::Mask brain = io::read_label_mask(v, labels);
@@ -217,13 +223,8 @@ TEST_CASE("harmonize detail: fitting the map on every 2nd slice gives the map of
 }
 
 TEST_CASE("harmonize detail: an input noisier than the target is brought to its noise, one as quiet is left alone", "[harmonize][detail]") {
-  const std::string data = test::data_dir();
-  const std::string t1 = data + "/ixi_hh_2mm/t1/IXI013-HH-1212_T1.nii.gz";
-  const std::string labels = data + "/ixi_hh_2mm/labels/IXI013-HH-1212_T1_DLMUSE.nii.gz";
-  for (const std::string& f : {t1, labels}) {
-    INFO("missing test data: " << f);
-    REQUIRE(fs::exists(f));
-  }
+  const Subject s = ixi013();
+  const std::string &t1 = s.t1, &labels = s.labels;
   const ModelSet models = load_models(kModel, Device::CPU, false);
   const TargetCode target = target_from_site(models, "ixi_hh");
   REQUIRE(target.noise > 0);
