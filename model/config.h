@@ -89,6 +89,9 @@ struct TrainConfig {
   // acquired (an extra encoder pass), the input harmonization gives the encoder; otherwise they see
   // only the augmented slices, which are not what held-out scans look like (not in the paper).
   bool site_on_acquired = false;
+  // Site-head updates per training step, all on the step's (detached) codes: a stronger adversary,
+  // so that the encoder cannot fool a head that lags behind it (1: the paper's alternation).
+  int site_steps = 1;
   float real_label_noise = 0.1f;  // discriminator real targets 1 - U(0, noise)
   float site_smoothing = 0.1f;
   float lr = 1e-4f, beta1 = 0.5f, beta2 = 0.999f;

@@ -114,14 +114,16 @@ StepLosses Trainer::step(const TrainBatch& b) {
   // Phase 2: site head on the DETACHED anatomy code (eq. 1): it learns to recognize the site but
   // cannot push the encoder towards site information.
   model_.site_head.set_requires_grad(true);
-  model_.site_head.zero_grad();
-  {
+  for (int k = 0; k < cfg_.site_steps; ++k) {
+    model_.site_head.zero_grad();
+    Tensor site;
     for (const Tensor& z : site_codes) {
       Tensor l = site_cross_entropy(model_.site_logits(z.detach()), b.site, cfg_.site_smoothing);
-      L.site = L.site.defined() ? add(L.site, l) : l;
+      site = site.defined() ? add(site, l) : l;
     }
-    if (site_codes.size() > 1) L.site = mul_scalar(L.site, 1.f / static_cast<float>(site_codes.size()));
-    autograd::backward(L.site, true);
+    if (site_codes.size() > 1) site = mul_scalar(site, 1.f / static_cast<float>(site_codes.size()));
+    if (k == 0) L.site = site;  // the loss the step reports: before this step's updates
+    autograd::backward(site, true);
     adam_step(model_.site_head, adam_);
   }
 

@@ -1,6 +1,6 @@
 // The ImUnity networks: shapes, input-size errors, and the whole forward pass against an
 // independent PyTorch implementation (tests/reference/torch_model.py); which codes the trainer's
-// site head learns from (train.site_on_acquired).
+// site head learns from (train.site_on_acquired) and how often it learns per step (train.site_steps).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -205,6 +205,35 @@ TEST_CASE("trainer: site_on_acquired trains the site head on the augmented and t
     INFO("site_on_acquired " << on << ": augmented code " << augmented << ", acquired " << acquired << ", step " << got);
     CHECK(got == Approx(on ? 0.5 * (augmented + acquired) : augmented).epsilon(1e-5));
   }
+}
+
+TEST_CASE("trainer: site_steps updates the site head several times on the step's codes") {
+  ModelConfig mc;
+  mc.image_h = mc.image_w = 32;
+  mc.n_sites = 3;
+  TrainBatch b;
+  b.s1 = test::random_tensor({4, 1, 32, 32}, 31, 0.f, 1.f);
+  b.s2 = test::random_tensor({4, 1, 32, 32}, 32, 0.f, 1.f);
+  b.site = Tensor::from_vector({0, 1, 2, 1}, {4});
+  auto moved = [&](int k, double* site_loss) {
+    ImUnity m(mc, Device::CPU, 6);
+    const std::vector<float> start = m.site_head.params().to_vector();
+    TrainConfig tc;
+    tc.batch = 4;
+    tc.lr = 1e-3f;
+    tc.site_steps = k;
+    Trainer t(m, tc);
+    *site_loss = t.step(b).site.item();
+    const std::vector<float> end = m.site_head.params().to_vector();
+    double d = 0;
+    for (size_t i = 0; i < end.size(); ++i) d += (end[i] - start[i]) * static_cast<double>(end[i] - start[i]);
+    return std::sqrt(d);
+  };
+  double l1 = 0, l3 = 0;
+  const double d1 = moved(1, &l1), d3 = moved(3, &l3);
+  INFO("site head moved " << d1 << " with one update, " << d3 << " with three");
+  CHECK(l3 == l1);         // the reported loss is the one before the step's updates
+  CHECK(d3 > 2.0 * d1);    // Adam's first updates each move a weight by about lr
 }
 
 TEST_CASE("model: parameter gradients through the whole network match PyTorch") {
