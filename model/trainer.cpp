@@ -97,6 +97,11 @@ StepLosses Trainer::step(const TrainBatch& b) {
   // signal that augmentation happens to hide in training stays in the codes of real inputs.
   std::vector<Tensor> site_codes{anat.z};
   if (cfg_.site_on_acquired && b.s1a.defined()) site_codes.push_back(model_.encode_anatomy(b.s1, noise).z);
+  auto mean_over_codes = [&](auto loss_of) {
+    Tensor total;
+    for (const Tensor& z : site_codes) total = total.defined() ? add(total, loss_of(z)) : loss_of(z);
+    return site_codes.size() > 1 ? mul_scalar(total, 1.f / static_cast<float>(site_codes.size())) : total;
+  };
 
   // Phase 1: discriminator on real S1^gamma vs the detached output (real targets 1 - U(0, noise)).
   model_.discriminator.set_requires_grad(true);
@@ -116,12 +121,8 @@ StepLosses Trainer::step(const TrainBatch& b) {
   model_.site_head.set_requires_grad(true);
   for (int k = 0; k < cfg_.site_steps; ++k) {
     model_.site_head.zero_grad();
-    Tensor site;
-    for (const Tensor& z : site_codes) {
-      Tensor l = site_cross_entropy(model_.site_logits(z.detach()), b.site, cfg_.site_smoothing);
-      site = site.defined() ? add(site, l) : l;
-    }
-    if (site_codes.size() > 1) site = mul_scalar(site, 1.f / static_cast<float>(site_codes.size()));
+    const Tensor site = mean_over_codes(
+        [&](const Tensor& z) { return site_cross_entropy(model_.site_logits(z.detach()), b.site, cfg_.site_smoothing); });
     if (k == 0) L.site = site;  // the loss the step reports: before this step's updates
     autograd::backward(site, true);
     adam_step(model_.site_head, adam_);
@@ -136,11 +137,7 @@ StepLosses Trainer::step(const TrainBatch& b) {
     Tensor d_gen = model_.discriminate(fake, true, false);
     // Non-saturating form of -l_disc (the authors' code and common practice): BCE(D(G), 1).
     L.adversarial = bce_with_logits(d_gen, Tensor::full(d_gen.shape(), 1.f, dev));
-    for (const Tensor& z : site_codes) {
-      Tensor c = confusion_loss(model_.site_logits(z));
-      L.confusion = L.confusion.defined() ? add(L.confusion, c) : c;
-    }
-    if (site_codes.size() > 1) L.confusion = mul_scalar(L.confusion, 1.f / static_cast<float>(site_codes.size()));
+    L.confusion = mean_over_codes([&](const Tensor& z) { return confusion_loss(model_.site_logits(z)); });
     L.l1 = masked_l1(fake, s1g, fg);
     L.kl = kl_term(anat);
     if (cfg_.kl_contrast) L.kl = add(L.kl, kl_term(con));

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "io/error.h"
 #include "io/safetensors.h"
@@ -124,23 +125,22 @@ std::unique_ptr<model::ImUnity> load_checkpoint(const std::string& path, Device 
 }
 
 std::vector<std::string> init_from_checkpoint(const std::string& path, model::ImUnity& model) {
-  read_checkpoint_info(path);  // an ImUnity checkpoint at all (format, configs), or a clear error
-  const io::SafeTensors st = io::read_safetensors(path);
+  // The source is loaded as any checkpoint is (config, tensor table and finite values checked, one
+  // read of the file); then every tensor of `model` that it holds under the same name and shape.
+  const std::unique_ptr<model::ImUnity> src = load_checkpoint(path, Device::CPU, nullptr, false);
+  std::map<std::string, Tensor> from;
+  for (const model::NamedTensor& nt : model::state_tensors(*src, false)) from.emplace(nt.name, nt.tensor);
   std::vector<std::string> fresh;
-  size_t copied = 0;
   for (const model::NamedTensor& nt : model::state_tensors(model, false)) {
-    const io::NamedArray* a = st.find(nt.name);
-    if (!a || a->shape.size() > static_cast<size_t>(Shape::kMaxDims) ||
-        Shape::of(a->shape.data(), static_cast<int>(a->shape.size())) != nt.tensor.shape()) {
+    const auto it = from.find(nt.name);
+    if (it == from.end() || it->second.shape() != nt.tensor.shape()) {
       fresh.push_back(nt.name);
       continue;
     }
-    for (float v : a->values)
-      if (!std::isfinite(v)) io::fail(path, "tensor " + nt.name + " holds a NaN or Inf value");
-    Tensor(nt.tensor).copy_from(Tensor::from_vector(a->values, nt.tensor.shape()));
-    ++copied;
+    Tensor(nt.tensor).copy_from(it->second);
   }
-  if (copied == 0) io::fail(path, "none of its tensors matches the model's names and shapes: nothing to start from");
+  if (fresh.size() == model::state_tensors(model, false).size())
+    io::fail(path, "none of its tensors matches the model's names and shapes: nothing to start from");
   return fresh;
 }
 

@@ -43,8 +43,8 @@ std::unique_ptr<model::ImUnity> load_checkpoint(const std::string& path, Device 
 // A warm start: copies into `model` every parameter and buffer of the checkpoint at `path` whose
 // name and shape match (finite values only), so that a run with a changed head (another site set,
 // model.site_head_input) starts from a trained network. Returns the names of the model's tensors
-// left as initialized. Throws im::io::Error naming the file when it is not a checkpoint, holds a
-// non-finite matching tensor, or matches none of the model's tensors.
+// left as initialized. Throws im::io::Error naming the file when load_checkpoint would refuse it
+// (not a checkpoint, a bad tensor table, NaN or Inf values) or it matches none of the model's tensors.
 std::vector<std::string> init_from_checkpoint(const std::string& path, model::ImUnity& model);
 
 }  // namespace im::tools
