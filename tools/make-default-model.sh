@@ -6,10 +6,13 @@
 # (tools/repro.sh) evaluates on them. The clinical MS scans are not a training site: they stay
 # unseen scanners for tools/demo.sh.
 #   tools/make-default-model.sh [WORK_DIR]        (default build/default-model; needs tools/build.sh first)
-# Three stages in one run folder (docs/training.md, "The shipped model"): docs/default-model.json
+# Four stages (docs/training.md, "The shipped model"): in WORK_DIR/run, docs/default-model.json
 # for its 10 000 steps; resumed to 14 000 with the anatomy encoder's augmentation (R14) and a
-# confusion weight of 20; resumed to 18 000 with a confusion weight of 40. Each changed recipe
-# restarts the choice of the best checkpoint: the best validation of the last stage is shipped.
+# confusion weight of 20; resumed to 18 000 with a confusion weight of 40. Then, in WORK_DIR/run4,
+# 6 000 steps warm-started from that model (--init-from) with five site-head updates per step
+# (train.site_steps), so that the anatomy code loses the site for a fresh probe too ("A fresh
+# probe"). Each changed recipe restarts the choice of the best checkpoint: the best validation of
+# the last stage is shipped.
 # Environment: IMUNITY_DATA (default ../shared/data), STEPS (stage 1, default: the config's),
 # THREADS, RESUME=1 (continue WORK_DIR/run where it stopped; a finished stage trains no more).
 set -euo pipefail
@@ -54,5 +57,14 @@ echo "make-default-model: $(($(wc -l < "$manifest") - 1)) volumes in $manifest"
   --set train.anatomy_augment=true --set train.lambda_confusion=20 ${THREADS:+--threads $THREADS}
 "$bin"/imunity-train --manifest "$manifest" --out "$work/run" --resume --steps 18000 \
   --set train.lambda_confusion=40 ${THREADS:+--threads $THREADS}
-cp "$work/run/model.safetensors" model/weights/imunity-default-2mm.safetensors
+# Stage 4 starts from stage 3's shipped state; with RESUME=1 a begun stage 4 continues instead.
+if [ -n "${RESUME:-}" ] && [ -f "$work/run4/last.safetensors" ]; then
+  "$bin"/imunity-train --manifest "$manifest" --out "$work/run4" --resume --steps 6000 ${THREADS:+--threads $THREADS}
+else
+  "$bin"/imunity-train --manifest "$manifest" --out "$work/run4" --config docs/default-model.json \
+    --init-from "$work/run/model.safetensors" --steps 6000 --set train.lr=0.0003 \
+    --set train.anatomy_augment=true --set train.site_on_acquired=true --set train.site_steps=5 \
+    --set train.lambda_confusion=40 ${THREADS:+--threads $THREADS}
+fi
+cp "$work/run4/model.safetensors" model/weights/imunity-default-2mm.safetensors
 echo "make-default-model: model/weights/imunity-default-2mm.safetensors updated"
