@@ -14,7 +14,8 @@
 # probe"). Each changed recipe restarts the choice of the best checkpoint: the best validation of
 # the last stage is shipped.
 # Environment: IMUNITY_DATA (default ../shared/data), STEPS (stage 1, default: the config's),
-# THREADS, RESUME=1 (continue WORK_DIR/run where it stopped; a finished stage trains no more).
+# THREADS, RESUME=1 (continue WORK_DIR/run, then WORK_DIR/run4, where they stopped; a finished stage
+# trains no more).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${IMUNITY_DATA:-../shared/data}
