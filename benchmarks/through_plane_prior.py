@@ -36,12 +36,12 @@ def load(f):
     s = f.split('/')[-1].replace('.nii.gz', '')
     lab = nib.load(f'{D}/labels/{s}_DLMUSE.nii.gz').get_fdata() > 0
     wm = np.percentile(v[lab], 90); return v / wm, lab
-def degrade(v, f):
+def degrade(v, f):  # along the last axis (z of a volume, of a plane containing z): block mean, linear back
     if f == 1: return v.copy()
-    n = v.shape[2]; b = (n + f - 1) // f
-    avg = np.stack([v[:, :, i*f:min(n, (i+1)*f)].mean(2) for i in range(b)], 2)
+    n = v.shape[-1]; b = (n + f - 1) // f
+    avg = np.stack([v[..., i*f:min(n, (i+1)*f)].mean(-1) for i in range(b)], -1)
     p = np.clip((np.arange(n) - (f - 1) / 2) / f, 0, b - 1); b0 = np.floor(p).astype(int); b1 = np.minimum(b0 + 1, b - 1); w = p - b0
-    return ((1 - w) * avg[:, :, b0] + w * avg[:, :, b1]).astype(np.float32)
+    return ((1 - w) * avg[..., b0] + w * avg[..., b1]).astype(np.float32)
 train = [load(f) for f in files[20:80]]; test = [load(f) for f in files[:8]]
 class Net(nn.Module):
     def __init__(s, c=32, L=7):
@@ -50,18 +50,12 @@ class Net(nn.Module):
         layers += [nn.Conv2d(c, 1, 3, padding=1)]; s.f = nn.Sequential(*layers)
     def forward(s, x): return x + s.f(x)
 net = Net(); opt = torch.optim.Adam(net.parameters(), 1e-3)
-def degrade2(a, f):  # a: (n_other, nz): block mean along the last axis, linear back
-    if f == 1: return a.copy()
-    n = a.shape[1]; b = (n + f - 1) // f
-    avg = np.stack([a[:, i*f:min(n, (i+1)*f)].mean(1) for i in range(b)], 1)
-    p = np.clip((np.arange(n) - (f - 1) / 2) / f, 0, b - 1); b0 = np.floor(p).astype(int); b1 = np.minimum(b0 + 1, b - 1); w = p - b0
-    return ((1 - w) * avg[:, b0] + w * avg[:, b1]).astype(np.float32)
 def batch(B=16, P=48):
     xs, ys = [], []
     for _ in range(B):
         v, _ = train[rng.integers(len(train))]; f = int(rng.integers(1, 5)); sig = rng.uniform(0, 0.05)
         i = rng.integers(30, 90); t = v[i] if rng.random() < 0.5 else v[:, i]
-        a = degrade2(t, f) + rng.normal(0, sig, t.shape).astype(np.float32)
+        a = degrade(t, f) + rng.normal(0, sig, t.shape).astype(np.float32)
         y0 = rng.integers(0, a.shape[0] - P); z0 = rng.integers(0, a.shape[1] - P)
         xs.append(a[y0:y0+P, z0:z0+P]); ys.append(t[y0:y0+P, z0:z0+P])
     return torch.tensor(np.array(xs, np.float32))[:, None], torch.tensor(np.array(ys, np.float32))[:, None]

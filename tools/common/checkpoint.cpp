@@ -130,8 +130,9 @@ std::vector<std::string> init_from_checkpoint(const std::string& path, model::Im
   const std::unique_ptr<model::ImUnity> src = load_checkpoint(path, Device::CPU, nullptr, false);
   std::map<std::string, Tensor> from;
   for (const model::NamedTensor& nt : model::state_tensors(*src, false)) from.emplace(nt.name, nt.tensor);
+  const std::vector<model::NamedTensor> to = model::state_tensors(model, false);
   std::vector<std::string> fresh;
-  for (const model::NamedTensor& nt : model::state_tensors(model, false)) {
+  for (const model::NamedTensor& nt : to) {
     const auto it = from.find(nt.name);
     if (it == from.end() || it->second.shape() != nt.tensor.shape()) {
       fresh.push_back(nt.name);
@@ -139,7 +140,7 @@ std::vector<std::string> init_from_checkpoint(const std::string& path, model::Im
     }
     Tensor(nt.tensor).copy_from(it->second);
   }
-  if (fresh.size() == model::state_tensors(model, false).size())
+  if (fresh.size() == to.size())
     io::fail(path, "none of its tensors matches the model's names and shapes: nothing to start from");
   return fresh;
 }
