@@ -50,6 +50,17 @@ grid of about 6 mm and divided out on the input's own grid before normalization,
 stage maps the corrected voxels and the output is bias-corrected (docs/n4.md). Default: off, unless the model was trained on corrected volumes.
 Its options, time and the field's range are in the sidecar ("preprocessing" -> "n4").
 
+Thick slices (--thick-slices auto|on|off): a volume acquired in thick slices and re-sampled finer
+(or blurred along one axis) has one voxel axis much smoother than the other two inside the brain
+(energy of first differences along it over the others': thin IXI scans 0.79-1.2, 6 mm slices on a
+2 mm grid 0.5, 4 mm noisy slices 0.7). auto (default): below 0.76, and on a grid within 25% of the
+one the thick-slice network was trained on (2 mm), that network (imunity-thickslice-train;
+docs/thickslice-model-card.md) restores the through-plane detail first, on the input's own grid,
+before everything else; the output is then made from the restored voxels. Only voxels inside the
+mask change. on: restore along the smoothest axis whatever the measure and grid; off: never. The
+sidecar's "thick_slices" records the measure per axis, what was done and why, and its time.
+$IMUNITY_THICKSLICE_MODEL names other weights.
+
 Output intensities: on the model's normalized scale ([0, 1], white matter near 0.7), unless
 --restore-intensity maps them back through the inverse of the input's own normalization (input
 units). Voxels outside the brain mask are 0, or with --outside keep the input's voxels on the same
@@ -114,7 +125,8 @@ struct Args {
   std::string target_image, target_site, target_code, target_mask, target_labels;
   std::string mask, labels, mask_dir, labels_dir, brain_mask;
   bool auto_mask = false;
-  std::string device = "auto", orientations = "axial", outside = "zero", save_code, shard, output = "detail";
+  std::string device = "auto", orientations = "axial", outside = "zero", save_code, shard, output = "detail",
+              thick_slices = "auto";
   bool restore_intensity = false, overwrite = false, quiet = false, no_denoise = false, nan_to_zero = false,
        deterministic = false, n4 = false, no_n4 = false;
   int64_t batch_size = 0, volume = -1;
@@ -128,6 +140,7 @@ struct Args {
 nlohmann::json options_json(const Args& a) {
   return {{"output", a.output},             {"map_bins", a.map.bins},         {"map_flat_fraction", a.map.flat_fraction}, {"network_weight", a.network_weight},
           {"map_slice_step", a.map_slice_step}, {"denoise", !a.no_denoise}, {"noise_ratio", a.noise_ratio},       {"n4", a.n4 ? "on" : a.no_n4 ? "off" : "default"},       {"orientations", a.orientations}, {"outside", a.outside},   {"restore_intensity", a.restore_intensity},
+          {"thick_slices", a.thick_slices},
           {"batch_size", a.batch_size},     {"device", a.device},     {"threads", a.threads},
           {"shard", a.shard},               {"gzip_level", a.gzip_level},
           {"io_threads", a.io_threads},     {"volume", a.volume},     {"nan_to_zero", a.nan_to_zero}};
@@ -135,7 +148,8 @@ nlohmann::json options_json(const Args& a) {
 
 // Options that change the outputs: a rerun takes existing outputs as done only with the same values.
 const std::vector<std::string> kComparedOptions = {"output",  "map_bins", "map_flat_fraction", "network_weight", "map_slice_step", "denoise", "noise_ratio", "orientations",
-                                                   "outside", "mask",     "restore_intensity", "volume", "nan_to_zero"};
+                                                   "outside", "mask",     "restore_intensity", "volume", "nan_to_zero",
+                                                   "thick_slices"};
 
 io::ReadOptions read_options(const Args& a) {
   io::ReadOptions r;
@@ -245,6 +259,11 @@ int run(const Args& a) {
   if (bo.harmonize.outside == tools::Outside::map && bo.harmonize.output != tools::OutputStage::detail)
     throw CLI::ValidationError("--outside map needs --output detail (the decoder stage has no map to apply)");
   bo.harmonize.restore_intensity = a.restore_intensity;
+  bo.harmonize.thick_slices.mode = tools::parse_thick_slice_mode(a.thick_slices);
+  if (bo.harmonize.thick_slices.mode != tools::ThickSliceMode::off) {
+    const auto& ts = tools::default_thick_slice_model();  // a missing or bad weight file stops here, not per input
+    if (!a.quiet) std::fprintf(stderr, "imunity-harmonize: thick-slice detection (%s), restoration weights %s\n", a.thick_slices.c_str(), ts.path.c_str());
+  }
   bo.harmonize.batch_size = a.batch_size;
   bo.read = read_options(a);
   bo.overwrite = a.overwrite;
@@ -345,6 +364,10 @@ int main(int argc, char** argv) {
                  "voxels outside the mask: zero, keep (the input on the output's scale), or map (through the detail "
                  "stage's map, like the brain)")
       ->default_val("zero")->check(CLI::IsMember({"zero", "keep", "map"}));
+  app.add_option("--thick-slices", a.thick_slices,
+                 "auto: restore volumes detected as acquired in thick slices (one axis much smoother than the others) "
+                 "with the thick-slice network first; on: always, along the smoothest axis; off: never")
+      ->default_val("auto")->check(CLI::IsMember({"auto", "on", "off"}));
   auto* n4 = app.add_flag("--n4", a.n4, "N4 bias-field correction inside the mask before normalization" +
                                          std::string(io::n4_available() ? "" : " (UNAVAILABLE in this build: no ITK)"));
   app.add_flag("--no-n4", a.no_n4, "no bias-field correction (unless the model was trained with it, a warning then)")->excludes(n4);

@@ -98,8 +98,12 @@ int64_t auto_batch_size(int64_t h, int64_t w, Device dev) {
   return std::max<int64_t>(1, static_cast<int64_t>(budget / (180.0 * static_cast<double>(h * w))));
 }
 
-PreparedInput prepare_input(io::Volume input, io::Mask mask, const ModelSet& models, const std::string& mask_source) {
+PreparedInput prepare_input(io::Volume input, io::Mask mask, const ModelSet& models, const std::string& mask_source,
+                            const ThickSliceOptions& thick) {
   PreparedInput p;
+  // First, on the input's own grid and intensities: the network and the map then see the
+  // restored volume, and the detail stage maps its voxels.
+  p.thick = restore_thick_slices(input, mask, thick);
   if (models.prep.n4) {
     p.prepared = io::prepare(input, mask, models.prep, mask_source, &p.input);
   } else {
@@ -325,7 +329,7 @@ io::Volume finish_output(const PreparedInput& in, const NetworkResult& r, const 
 
 io::Volume harmonize_volume(const ModelSet& models, const TargetCode& target, const io::Volume& input, const io::Mask& mask,
                             const HarmonizeOptions& options, const std::string& mask_source) {
-  const PreparedInput p = prepare_input(input, mask, models, mask_source);
+  const PreparedInput p = prepare_input(input, mask, models, mask_source, options.thick_slices);
   return finish_output(p, harmonize_prepared(models, target, p.prepared, options), options);
 }
 

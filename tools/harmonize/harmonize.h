@@ -15,6 +15,7 @@
 #include "io/slices.h"
 #include "model/imunity.h"
 #include "tools/common/checkpoint.h"
+#include "tools/common/thickslice.h"
 
 namespace im::tools {
 
@@ -142,6 +143,9 @@ struct HarmonizeOptions {
   // contrast code), at 1 / map_slice_step of the network's time; 1: every slice. Models of several
   // orientations, and brains under 16 slices, always use every slice.
   int map_slice_step = 2;
+  // Thick-slice inputs restored by the thick-slice network before anything else (prepare_input):
+  // auto restores where one axis is detected much smoother than the others (docs/harmonize.md).
+  ThickSliceOptions thick_slices;
 };
 
 // Slices per network call for an H x W model on `dev` when the user gave none.
@@ -149,11 +153,16 @@ int64_t auto_batch_size(int64_t h, int64_t w, Device dev);
 
 // A volume after the models' preprocessing, with what the output stage needs.
 struct PreparedInput {
-  io::Volume input;  // as read, divided by its N4 bias field when models.prep.n4: what the detail stage maps
+  // As read, restored along its thick axis when thick slices were restored, divided by its N4 bias
+  // field when models.prep.n4: what the detail stage maps.
+  io::Volume input;
   io::Mask mask;     // on the input grid
   io::Prepared prepared;
+  ThickSliceResult thick;  // what thick-slice detection found and did (for sidecars)
 };
-PreparedInput prepare_input(io::Volume input, io::Mask mask, const ModelSet& models, const std::string& mask_source);
+// Thick slices restored (options.mode), then the models' preprocessing (N4 included).
+PreparedInput prepare_input(io::Volume input, io::Mask mask, const ModelSet& models, const std::string& mask_source,
+                            const ThickSliceOptions& thick = {});
 
 // N4 bias-field correction before the model, the default unless the model was trained with it:
 // measured on the reproducibility run (docs/n4.md).

@@ -132,10 +132,11 @@ std::vector<JobResult> run_batch(const ModelSet& models, const TargetCode& targe
         io::Mask mask = load_any_mask(input, job.mask);
         it.v.timings["mask"] = ms_between(t, Clock::now());
         t = Clock::now();
-        it.v.prepared = prepare_input(std::move(input), std::move(mask), models, job.mask.describe());
+        it.v.prepared = prepare_input(std::move(input), std::move(mask), models, job.mask.describe(), o.harmonize.thick_slices);
         it.v.prepared.prepared.record.input = job.input;
-        it.v.timings["prepare"] = ms_between(t, Clock::now());  // N4 included; on its own:
+        it.v.timings["prepare"] = ms_between(t, Clock::now());  // N4 and thick slices included; on their own:
         if (it.v.prepared.prepared.record.n4) it.v.timings["n4"] = 1000 * it.v.prepared.prepared.record.n4_info.seconds;
+        if (it.v.prepared.thick.restored) it.v.timings["thick_slices"] = 1000 * it.v.prepared.thick.seconds;
       } catch (const std::exception& e) {
         it.error = job_message(job.input, e.what());
       }

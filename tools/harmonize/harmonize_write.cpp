@@ -49,6 +49,7 @@ void write_outputs(const BatchJob& job, HarmonizedVolume& v, bool redo, const Mo
                          {"mask", v.prepared.prepared.record.mask_source},
                          {"options", o.options},
                          {"preprocessing", io::record_to_json(v.prepared.prepared.record)},
+                         {"thick_slices", v.prepared.thick.to_json()},
                          {"device", o.device_description},
                          {"network", v.stats.to_json()},
                          {"output_stage", v.harmonized.summary()},
