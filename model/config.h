@@ -92,6 +92,12 @@ struct TrainConfig {
   // Site-head updates per training step, all on the step's (detached) codes: a stronger adversary,
   // so that the encoder cannot fool a head that lags behind it (1: the paper's alternation).
   int site_steps = 1;
+  // With site_steps > 1: the anatomy codes of this many past steps are kept (detached, with their
+  // site labels), and every site-head update after the first also learns from one of them drawn
+  // at random: an adversary with a memory of where the encoder hid the site before, so that the
+  // encoder cannot move it back and forth between directions a one-step head has forgotten (not in
+  // the paper; 0: none). The memory is not saved: a resumed run starts it empty.
+  int site_replay = 0;
   float real_label_noise = 0.1f;  // discriminator real targets 1 - U(0, noise)
   float site_smoothing = 0.1f;
   float lr = 1e-4f, beta1 = 0.5f, beta2 = 0.999f;

@@ -121,11 +121,28 @@ StepLosses Trainer::step(const TrainBatch& b) {
   model_.site_head.set_requires_grad(true);
   for (int k = 0; k < cfg_.site_steps; ++k) {
     model_.site_head.zero_grad();
-    const Tensor site = mean_over_codes(
+    Tensor site = mean_over_codes(
         [&](const Tensor& z) { return site_cross_entropy(model_.site_logits(z.detach()), b.site, cfg_.site_smoothing); });
     if (k == 0) L.site = site;  // the loss the step reports: before this step's updates
+    if (k > 0 && !replay_.empty()) {
+      // The memory: one past step's codes, weighted as much as the present ones.
+      // Which one: a hash of (seed, step, update), so a run is reproducible and the RNG's stream unchanged.
+      uint64_t h = cfg_.seed ^ (static_cast<uint64_t>(step_) * 0x9E3779B97F4A7C15ull) ^ (static_cast<uint64_t>(k) * 0xBF58476D1CE4E5B9ull);
+      h ^= h >> 31, h *= 0x94D049BB133111EBull, h ^= h >> 29;
+      const auto& [z, labels] = replay_[h % replay_.size()];
+      site = mul_scalar(add(site, site_cross_entropy(model_.site_logits(z), labels, cfg_.site_smoothing)), 0.5f);
+    }
     autograd::backward(site, true);
     adam_step(model_.site_head, adam_);
+  }
+  if (cfg_.site_replay > 0) {
+    for (const Tensor& z : site_codes) {
+      Tensor kept = Tensor::empty_like(z);
+      kept.copy_from(z.detach());  // its own memory: the step's buffers are reused
+      replay_.emplace_back(kept, b.site);
+    }
+    while (static_cast<int64_t>(replay_.size()) > static_cast<int64_t>(cfg_.site_replay) * static_cast<int64_t>(site_codes.size()))
+      replay_.pop_front();
   }
 
   // Phase 3: generator. The adversaries are frozen: their parameters pass gradients to the

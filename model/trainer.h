@@ -2,6 +2,8 @@
 // anatomy code, then the generator update; plus validation figures. Inference (contrast codes,
 // harmonized slices) is model/inference.h.
 #pragma once
+#include <deque>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -74,6 +76,8 @@ class Trainer {
   AdamConfig adam_;
   Generator rng_;
   int64_t step_ = 0;
+  // train.site_replay: past steps' detached anatomy codes and their site labels, oldest first.
+  std::deque<std::pair<Tensor, Tensor>> replay_;
 };
 
 }  // namespace im::model

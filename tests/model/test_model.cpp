@@ -1,6 +1,7 @@
 // The ImUnity networks: shapes, input-size errors, and the whole forward pass against an
 // independent PyTorch implementation (tests/reference/torch_model.py); which codes the trainer's
-// site head learns from (train.site_on_acquired) and how often it learns per step (train.site_steps).
+// site head learns from (train.site_on_acquired), how often it learns per step (train.site_steps)
+// and from what memory of past codes (train.site_replay).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -234,6 +235,40 @@ TEST_CASE("trainer: site_steps updates the site head several times on the step's
   INFO("site head moved " << d1 << " with one update, " << d3 << " with three");
   CHECK(l3 == l1);         // the reported loss is the one before the step's updates
   CHECK(d3 > 2.0 * d1);    // Adam's first updates each move a weight by about lr
+}
+
+TEST_CASE("trainer: site_replay lets the site head also learn from past steps' codes") {
+  ModelConfig mc;
+  mc.image_h = mc.image_w = 32;
+  mc.n_sites = 3;
+  auto batch = [](uint64_t seed) {
+    TrainBatch b;
+    b.s1 = test::random_tensor({4, 1, 32, 32}, seed, 0.f, 1.f);
+    b.s2 = test::random_tensor({4, 1, 32, 32}, seed + 1, 0.f, 1.f);
+    b.site = Tensor::from_vector({0, 1, 2, 1}, {4});
+    return b;
+  };
+  // The site head after one and after two steps, with or without a memory, with 1 or 3 updates.
+  auto heads = [&](int replay, int steps) {
+    ImUnity m(mc, Device::CPU, 7);
+    TrainConfig tc;
+    tc.batch = 4;
+    tc.lr = 1e-3f;
+    tc.site_steps = steps;
+    tc.site_replay = replay;
+    Trainer t(m, tc);
+    t.step(batch(41));
+    const std::vector<float> first = m.site_head.params().to_vector();
+    t.step(batch(51));
+    return std::make_pair(first, m.site_head.params().to_vector());
+  };
+  const auto plain = heads(0, 3), memory = heads(4, 3);
+  CHECK(plain.first == memory.first);     // the first step has nothing to remember yet
+  CHECK(plain.second != memory.second);   // the second one's extra updates also see the first step's codes
+  CHECK(heads(0, 1).second == heads(4, 1).second);  // one update per step uses the present codes only
+  TrainConfig bad;
+  bad.site_replay = -1;
+  CHECK_THROWS_AS(bad.validate(), Error);
 }
 
 TEST_CASE("model: parameter gradients through the whole network match PyTorch") {
