@@ -10,7 +10,9 @@ It is then run on 8 held-out subjects (the first 8, the reproducibility run's te
 both plane families (averaged) and scored by brain SSIM against the real volume (2-D axial,
 11 x 11 Gaussian, sigma 1.5, mean over the brain, intensities divided by the brain's 90th
 percentile). Printed per degradation: SSIM of the degraded and of the restored volume. Not part of
-the product: it measures whether the idea is worth building in the engine.
+the product: it measured whether the idea was worth building in the engine. It was: the engine's
+version is model/thickslice.h with imunity-thickslice-train and imunity-harmonize --thick-slices
+(docs/thickslice-model-card.md).
 """
 import argparse
 import glob

@@ -1,8 +1,8 @@
 // Thick slices: the degradation's arithmetic by hand, detection on a real IXI volume made thick or
 // blurred along each axis, restoration by the shipped thick-slice network (closer to the thin truth,
 // thin input untouched, nothing outside the mask touched, inserted blobs stay where they are, a
-// zeroed half stays empty, the grid guard), weight-file errors, and imunity-thickslice-train run
-// as a user would.
+// zeroed half stays empty, the grid guard), weight-file errors, and imunity-thickslice-train and
+// imunity-harmonize --thick-slices run as a user would.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -335,4 +335,40 @@ TEST_CASE("imunity-thickslice-train: a short run writes weights that restoration
                                              "2", "--steps", "1", "--quiet"});
   CHECK(again.exit_code == 2);
   CHECK(again.output.find("exists") != std::string::npos);
+}
+
+TEST_CASE("imunity-harmonize: a thick-slice input is restored first and says so in its sidecar, off leaves it") {
+  const std::string exe = test::tool_path("imunity-harmonize");
+  if (exe.empty()) FAIL("imunity-harmonize is not built: " + std::string(IMUNITY_BINARY_DIR) + "/tools/imunity-harmonize");
+  const std::string dir = test::scratch_dir("thickslice_harmonize");
+  io::write_volume(dir + "/thick.nii.gz", degrade(ixi013(), 2, 3, 0, 0.015));
+  const std::string model = std::string(IMUNITY_SOURCE_DIR) + "/model/weights/imunity-default-2mm.safetensors";
+  const std::string labels = test::data_path("ixi_hh_2mm/labels/IXI013-HH-1212_T1_DLMUSE.nii.gz");
+  auto run = [&](const std::string& out, const std::string& mode) {
+    const auto r = test::run_program(exe, {"--model", model, "--in", dir + "/thick.nii.gz", "--out-dir", dir + "/" + out, "--target-site",
+                                           "ixi_hh", "--labels", labels, "--thick-slices", mode, "--quiet", "--threads", "2"});
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    std::ifstream f(dir + "/" + out + "/thick_desc-harmonized_T1w.json");
+    REQUIRE(f.good());
+    return nlohmann::json::parse(f);
+  };
+  const nlohmann::json on = run("auto", "auto"), off = run("off", "off");
+  CHECK(on["thick_slices"]["restored"] == true);
+  CHECK(on["thick_slices"]["detection"]["axis"] == "k");
+  CHECK(on["timings_ms"].contains("thick_slices"));
+  CHECK(on["options"]["thick_slices"] == "auto");
+  CHECK(off["thick_slices"]["restored"] == false);
+  CHECK(off["thick_slices"]["reason"] == "off");
+  CHECK_FALSE(off["timings_ms"].contains("thick_slices"));
+  // The two outputs differ inside the brain only (outside: 0 in both).
+  const io::Volume a = io::read_volume(dir + "/auto/thick_desc-harmonized_T1w.nii.gz");
+  const io::Volume b = io::read_volume(dir + "/off/thick_desc-harmonized_T1w.nii.gz");
+  REQUIRE(a.data.size() == b.data.size());
+  int64_t differ = 0;
+  for (size_t i = 0; i < a.data.size(); ++i) {
+    if (!ixi013().mask[i] && (a.data[i] != 0.f || b.data[i] != 0.f)) FAIL("voxel " << i << " outside the brain is not 0");
+    differ += a.data[i] != b.data[i];
+  }
+  CHECK(differ > 10000);
 }

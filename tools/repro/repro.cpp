@@ -303,7 +303,8 @@ const ReproMethodInfo& repro_method(int m) {
        "imunity-harmonize's default detail-preserving output towards the checkpoint's stored code of the reference site: "
        "the input's own voxels through a monotone map: the mean of the map fitted between the decoder's renderings under "
        "the input's own code and under the target code, and histogram matching of the input's brain to the site's "
-       "stored brain intensities (--network-weight sets the network's share; 1 when the checkpoint has none)"},
+       "stored brain intensities (--network-weight sets the network's share; 1 when the checkpoint has none); an input "
+       "detected as acquired in thick slices is first restored by the thick-slice network (--thick-slices auto)"},
       {"imunity_image", "ImUnity (reference image)",
        "the same detail-preserving output towards the reference image (another subject of the reference site): its mean "
        "contrast code and its brain intensities"}};
