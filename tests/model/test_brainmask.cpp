@@ -17,16 +17,7 @@ namespace {
 // The network with the fixture's weights.
 std::unique_ptr<BrainMaskNet> fixture_net(const nlohmann::json& fx) {
   auto net = std::make_unique<BrainMaskNet>(fx["config"].get<BrainMaskConfig>(), Device::CPU, 1);
-  int loaded = 0;
-  for (auto& [name, t] : net->state()) {
-    INFO(name);
-    REQUIRE(fx["weights"].contains(name));
-    Tensor src = test::fixture_tensor(fx["weights"][name]);
-    REQUIRE(src.shape() == t.shape());
-    t.copy_from(src);
-    ++loaded;
-  }
-  CHECK(loaded == static_cast<int>(fx["weights"].size()));
+  test::load_fixture_weights(fx["weights"], net->state());
   return net;
 }
 }  // namespace

@@ -17,16 +17,7 @@ using namespace im::model;
 namespace {
 std::unique_ptr<ThickSliceNet> fixture_net(const nlohmann::json& fx) {
   auto net = std::make_unique<ThickSliceNet>(fx["config"].get<ThickSliceConfig>(), Device::CPU, 1);
-  int loaded = 0;
-  for (auto& [name, t] : net->state()) {
-    INFO(name);
-    REQUIRE(fx["weights"].contains(name));
-    Tensor src = test::fixture_tensor(fx["weights"][name]);
-    REQUIRE(src.shape() == t.shape());
-    t.copy_from(src);
-    ++loaded;
-  }
-  CHECK(loaded == static_cast<int>(fx["weights"].size()));
+  test::load_fixture_weights(fx["weights"], net->state());
   return net;
 }
 }  // namespace

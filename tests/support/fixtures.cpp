@@ -24,4 +24,17 @@ Tensor fixture_tensor(const nlohmann::json& j) {
   return Tensor::from_vector(fixture_values(j), Shape::of(dims.data(), static_cast<int>(dims.size())));
 }
 
+void load_fixture_weights(const nlohmann::json& weights, const std::vector<std::pair<std::string, Tensor>>& state) {
+  size_t loaded = 0;
+  for (const auto& [name, t] : state) {
+    INFO(name);
+    REQUIRE(weights.contains(name));
+    const Tensor src = fixture_tensor(weights[name]);
+    REQUIRE(src.shape() == t.shape());
+    Tensor(t).copy_from(src);
+    ++loaded;
+  }
+  CHECK(loaded == weights.size());
+}
+
 }  // namespace im::test

@@ -51,18 +51,7 @@ const Subject& ixi013() {
 // noise of `noise` x the brain's 90th percentile.
 io::Volume degrade(const Subject& s, int axis, int factor, double sigma, double noise, uint64_t seed = 1) {
   io::Volume v = s.v;
-  const io::Dims& d = v.dim;
-  const int64_t stride[3] = {1, d[0], d[0] * d[1]}, n = d[axis];
-  const int o1 = (axis + 1) % 3, o2 = (axis + 2) % 3;
-  std::vector<float> line(static_cast<size_t>(n));
-  for (int64_t a = 0; a < d[o1]; ++a)
-    for (int64_t b = 0; b < d[o2]; ++b) {
-      const int64_t start = a * stride[o1] + b * stride[o2];
-      for (int64_t i = 0; i < n; ++i) line[i] = v.data[start + i * stride[axis]];
-      if (sigma > 0) blur_rows(line, 1, n, sigma);
-      else thick_slice_rows(line, 1, n, factor, 0);
-      for (int64_t i = 0; i < n; ++i) v.data[start + i * stride[axis]] = line[i];
-    }
+  degrade_volume_axis(v, axis, factor, sigma);
   io::Rng rng(seed);
   if (noise > 0)
     for (float& x : v.data) x += static_cast<float>(noise * s.p90 * rng.normal());

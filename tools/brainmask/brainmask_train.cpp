@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "engine/autograd.h"
 #include "engine/losses.h"
@@ -20,6 +19,7 @@
 #include "tools/common/brain_mask.h"
 #include "tools/common/batch_inputs.h"
 #include "tools/common/progress.h"
+#include "tools/common/weight_file.h"
 
 namespace fs = std::filesystem;
 
@@ -96,14 +96,7 @@ PoolEntry make_entry(const MaskSubject& s, const AugmentOptions& ao, io::Rng& rn
 }
 
 float learning_rate(const BrainMaskTrainOptions& o, int64_t step) {
-  if (step < o.warmup) return o.lr * static_cast<float>(step + 1) / static_cast<float>(o.warmup);
-  const double t = static_cast<double>(step - o.warmup) / static_cast<double>(std::max<int64_t>(1, o.steps - o.warmup));
-  return o.lr_min + (o.lr - o.lr_min) * static_cast<float>(0.5 * (1 + std::cos(3.141592653589793 * std::min(1.0, t))));
-}
-
-void append_line(const fs::path& file, const nlohmann::json& j) {
-  std::ofstream out(file, std::ios::app);
-  out << j.dump() << "\n";
+  return warmup_cosine_lr(o.lr, o.lr_min, o.warmup, o.steps, step);
 }
 
 }  // namespace
@@ -213,7 +206,7 @@ int train_brain_mask(const BrainMaskTrainOptions& o) {
     loss_sum += lv;
     ++logged;
     if (step % o.log_every == 0 || step == o.steps) {
-      append_line(log, {{"step", step}, {"loss", loss_sum / logged}, {"batch_dice", dice_sum / logged}, {"lr", adam.lr},
+      append_json_line(log.string(), {{"step", step}, {"loss", loss_sum / logged}, {"batch_dice", dice_sum / logged}, {"lr", adam.lr},
                         {"seconds", elapsed()}});
       char buf[160];
       std::snprintf(buf, sizeof buf, "loss %.4f dice %.4f lr %.2e", loss_sum / logged, dice_sum / logged, adam.lr);
@@ -225,7 +218,7 @@ int train_brain_mask(const BrainMaskTrainOptions& o) {
       const double score = (v.raw + v.site) / 2;
       const bool better = score > best_dice;
       if (better) best_dice = score, best_step = step;
-      append_line(log, {{"step", step}, {"validation_dice", v.raw}, {"validation_dice_site", v.site}, {"best", better}});
+      append_json_line(log.string(), {{"step", step}, {"validation_dice", v.raw}, {"validation_dice_site", v.site}, {"best", better}});
       std::printf("\nimunity-brainmask-train: step %lld validation Dice %.4f as acquired, %.4f through a virtual site%s\n",
                   static_cast<long long>(step), v.raw, v.site, better ? " (best)" : "");
       std::fflush(stdout);

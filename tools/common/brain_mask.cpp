@@ -14,6 +14,7 @@
 #include "io/safetensors.h"
 #include "kernels/check.h"
 #include "tools/common/sha256.h"
+#include "tools/common/weight_file.h"
 
 namespace im::tools {
 
@@ -39,13 +40,7 @@ std::vector<std::pair<std::string, Tensor>> file_tensors(model::BrainMaskNet& ne
 void save_brain_mask_model(const std::string& path, model::BrainMaskNet& net, const nlohmann::json& training,
                            bool with_optimizer) {
   io::SafeTensors st;
-  for (const auto& [name, t] : file_tensors(net, with_optimizer)) {
-    io::NamedArray a;
-    a.name = name;
-    for (int i = 0; i < t.ndim(); ++i) a.shape.push_back(t.size(i));
-    a.values = t.to_vector();
-    st.tensors.push_back(std::move(a));
-  }
+  put_tensors(st, file_tensors(net, with_optimizer));
   st.metadata["format"] = kFormat;
   st.metadata["imunity_version"] = IMUNITY_VERSION;
   st.metadata["brainmask_config"] = nlohmann::json(net.config()).dump();
@@ -74,18 +69,8 @@ std::unique_ptr<BrainMaskModel> load_brain_mask_model(const std::string& path, D
     io::fail(path, std::string("corrupted brain-mask metadata: ") + e.what());
   }
   m->net = std::make_unique<model::BrainMaskNet>(cfg, Device::CPU, 0);
-  for (auto& [name, t] : file_tensors(*m->net, with_optimizer)) {
-    const io::NamedArray* a = st.find(name);
-    if (!a) io::fail(path, "missing tensor \"" + name + "\"" + (with_optimizer ? " (a weights-only file cannot be resumed)" : ""));
-    std::vector<int64_t> want;
-    for (int i = 0; i < t.ndim(); ++i) want.push_back(t.size(i));
-    if (a->shape != want)
-      io::fail(path, "tensor \"" + name + "\" has shape " + nlohmann::json(a->shape).dump() + ", the network expects " +
-                         nlohmann::json(want).dump());
-    for (float v : a->values)
-      if (!std::isfinite(v)) io::fail(path, "tensor \"" + name + "\" holds NaN or Inf");
-    t.copy_from(Tensor::from_vector(a->values, t.shape()));
-  }
+  NamedTensors state = file_tensors(*m->net, with_optimizer);
+  take_tensors(path, st, state, with_optimizer ? " (a weights-only file cannot be resumed)" : "");
   if (with_optimizer) {
     try {
       m->net->params.adam_step = std::stoll(meta("adam_step"));

@@ -14,6 +14,7 @@
 #include "io/normalize.h"
 #include "io/safetensors.h"
 #include "tools/common/sha256.h"
+#include "tools/common/weight_file.h"
 
 namespace im::tools {
 
@@ -24,13 +25,7 @@ const char* kAxisNames[3] = {"i", "j", "k"};
 
 void save_thick_slice_model(const std::string& path, model::ThickSliceNet& net, const nlohmann::json& training) {
   io::SafeTensors st;
-  for (const auto& [name, t] : net.state()) {
-    io::NamedArray a;
-    a.name = name;
-    for (int i = 0; i < t.ndim(); ++i) a.shape.push_back(t.size(i));
-    a.values = t.to_vector();
-    st.tensors.push_back(std::move(a));
-  }
+  put_tensors(st, net.state());
   st.metadata["format"] = kFormat;
   st.metadata["imunity_version"] = IMUNITY_VERSION;
   st.metadata["thickslice_config"] = nlohmann::json(net.config()).dump();
@@ -58,18 +53,8 @@ std::unique_ptr<ThickSliceModel> load_thick_slice_model(const std::string& path,
     io::fail(path, std::string("corrupted thick-slice metadata: ") + e.what());
   }
   m->net = std::make_unique<model::ThickSliceNet>(cfg, Device::CPU, 0);
-  for (auto& [name, t] : m->net->state()) {
-    const io::NamedArray* a = st.find(name);
-    if (!a) io::fail(path, "missing tensor \"" + name + "\"");
-    std::vector<int64_t> want;
-    for (int i = 0; i < t.ndim(); ++i) want.push_back(t.size(i));
-    if (a->shape != want)
-      io::fail(path, "tensor \"" + name + "\" has shape " + nlohmann::json(a->shape).dump() + ", the network expects " +
-                         nlohmann::json(want).dump());
-    for (float v : a->values)
-      if (!std::isfinite(v)) io::fail(path, "tensor \"" + name + "\" holds NaN or Inf");
-    t.copy_from(Tensor::from_vector(a->values, t.shape()));
-  }
+  NamedTensors state = m->net->state();
+  take_tensors(path, st, state);
   m->net->to(dev);
   return m;
 }

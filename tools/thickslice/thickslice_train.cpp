@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "engine/autograd.h"
 #include "engine/losses.h"
@@ -18,6 +17,7 @@
 #include "tools/brainmask/brainmask_train.h"
 #include "tools/common/progress.h"
 #include "tools/common/thickslice.h"
+#include "tools/common/weight_file.h"
 
 namespace fs = std::filesystem;
 
@@ -67,6 +67,21 @@ void blur_rows(std::vector<float>& plane, int64_t h, int64_t w, double sigma) {
   }
 }
 
+void degrade_volume_axis(io::Volume& v, int axis, int factor, double sigma) {
+  const io::Dims& d = v.dim;
+  const int64_t stride[3] = {1, d[0], d[0] * d[1]}, n = d[axis];
+  const int o1 = (axis + 1) % 3, o2 = (axis + 2) % 3;
+  std::vector<float> line(static_cast<size_t>(n));
+  for (int64_t a = 0; a < d[o1]; ++a)
+    for (int64_t b = 0; b < d[o2]; ++b) {
+      const int64_t start = a * stride[o1] + b * stride[o2];
+      for (int64_t i = 0; i < n; ++i) line[i] = v.data[start + i * stride[axis]];
+      if (sigma > 0) blur_rows(line, 1, n, sigma);
+      else thick_slice_rows(line, 1, n, factor, 0);
+      for (int64_t i = 0; i < n; ++i) v.data[start + i * stride[axis]] = line[i];
+    }
+}
+
 namespace {
 
 // A training subject: intensities divided by the brain's 90th percentile, and its brain voxels.
@@ -88,21 +103,6 @@ Subject load_subject(const LabelledScan& s) {
   if (!(p90 > 0)) io::fail(s.t1, "the brain's 90th percentile is not positive");
   for (float& x : out.v.data) x = static_cast<float>(x / p90);
   return out;
-}
-
-// Volume degraded along `axis` like thick_slice_rows, line by line (validation).
-void thick_slice_volume(io::Volume& v, int axis, int factor) {
-  const io::Dims& d = v.dim;
-  const int64_t stride[3] = {1, d[0], d[0] * d[1]}, n = d[axis];
-  const int o1 = (axis + 1) % 3, o2 = (axis + 2) % 3;
-  std::vector<float> line(static_cast<size_t>(n));
-  for (int64_t a = 0; a < d[o1]; ++a)
-    for (int64_t b = 0; b < d[o2]; ++b) {
-      const int64_t start = a * stride[o1] + b * stride[o2];
-      for (int64_t i = 0; i < n; ++i) line[i] = v.data[start + i * stride[axis]];
-      thick_slice_rows(line, 1, n, factor, 0);
-      for (int64_t i = 0; i < n; ++i) v.data[start + i * stride[axis]] = line[i];
-    }
 }
 
 double brain_l1(const io::Volume& a, const io::Volume& b, const io::Mask& m) {
@@ -132,7 +132,7 @@ Validation validate(model::ThickSliceNet& net, const std::vector<Subject>& subje
   for (size_t s = 0; s < subjects.size(); ++s)
     for (size_t c = 0; c < std::size(kCases); ++c) {
       io::Volume d = subjects[s].v;
-      thick_slice_volume(d, 2, kCases[c].factor);
+      degrade_volume_axis(d, 2, kCases[c].factor, 0);
       io::Rng rng(io::mix(seed, s * 16 + c));
       if (kCases[c].noise > 0)
         for (float& x : d.data) x += static_cast<float>(kCases[c].noise * rng.normal());
@@ -144,11 +144,6 @@ Validation validate(model::ThickSliceNet& net, const std::vector<Subject>& subje
   return r;
 }
 
-float learning_rate(const ThickSliceTrainOptions& o, int64_t step) {
-  if (step < o.warmup) return o.lr * static_cast<float>(step + 1) / static_cast<float>(o.warmup);
-  const double t = static_cast<double>(step - o.warmup) / static_cast<double>(std::max<int64_t>(1, o.steps - o.warmup));
-  return o.lr_min + (o.lr - o.lr_min) * static_cast<float>(0.5 * (1 + std::cos(3.141592653589793 * std::min(1.0, t))));
-}
 
 // One training pair: a P x P patch of a plane containing a random axis (along W), around a brain
 // voxel, the input degraded along W, both through one random gamma (contrast variety).
@@ -189,10 +184,6 @@ void draw_pair(const std::vector<Subject>& subjects, const ThickSliceTrainOption
     }
 }
 
-void append_line(const fs::path& file, const nlohmann::json& j) {
-  std::ofstream out(file, std::ios::app);
-  out << j.dump() << "\n";
-}
 
 }  // namespace
 
@@ -243,7 +234,7 @@ int train_thick_slice(const ThickSliceTrainOptions& o) {
     for (size_t c = 0; c < std::size(kCases); ++c)
       cases.push_back({{"factor", kCases[c].factor}, {"noise", kCases[c].noise}, {"l1_degraded", v.l1[c][0]}, {"l1_restored", v.l1[c][1]}});
     history.push_back({{"step", step}, {"cases", cases}, {"score", v.score}});
-    append_line(log, history.back());
+    append_json_line(log.string(), history.back());
     std::printf("\nvalidation at step %lld: brain L1 6 mm %.4f -> %.4f, 4 mm noisy %.4f -> %.4f, thin %.4f -> %.4f\n",
                 static_cast<long long>(step), v.l1[0][0], v.l1[0][1], v.l1[1][0], v.l1[1][1], v.l1[2][0], v.l1[2][1]);
     if (v.score < best) {
@@ -260,14 +251,14 @@ int train_thick_slice(const ThickSliceTrainOptions& o) {
       return 130;
     }
     for (int i = 0; i < o.batch; ++i) draw_pair(train, o, rng, x.data() + i * P * P, y.data() + i * P * P);
-    adam.lr = learning_rate(o, step);
+    adam.lr = warmup_cosine_lr(o.lr, o.lr_min, o.warmup, o.steps, step);
     net.params.zero_grad();
     const Tensor loss = masked_l1(net.forward(Tensor::from_vector(x, {o.batch, 1, P, P})), Tensor::from_vector(y, {o.batch, 1, P, P}), ones);
     autograd::backward(loss);
     adam_step(net.params, adam);
     loss_sum += loss.to_vector()[0], ++logged;
     if ((step + 1) % o.log_every == 0) {
-      append_line(log, {{"step", step + 1}, {"loss", loss_sum / double(logged)}, {"lr", adam.lr}});
+      append_json_line(log.string(), {{"step", step + 1}, {"loss", loss_sum / double(logged)}, {"lr", adam.lr}});
       char buf[96];
       std::snprintf(buf, sizeof buf, "L1 %.4f lr %.2e", loss_sum / double(logged), adam.lr);
       progress.update(step + 1, buf);

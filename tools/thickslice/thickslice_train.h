@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/rng.h"
+#include "io/volume.h"
 #include "model/thickslice.h"
 
 namespace im::tools {
@@ -19,6 +20,8 @@ namespace im::tools {
 void thick_slice_rows(std::vector<float>& plane, int64_t h, int64_t w, int factor, int phase);
 // A Gaussian blur of `sigma` voxels along W (edges clamped).
 void blur_rows(std::vector<float>& plane, int64_t h, int64_t w, double sigma);
+// Every line of a volume along `axis` through thick_slice_rows (phase 0), or blur_rows when sigma > 0.
+void degrade_volume_axis(io::Volume& v, int axis, int factor, double sigma = 0);
 
 struct ThickSliceTrainOptions {
   std::string data_dir, out_dir;
