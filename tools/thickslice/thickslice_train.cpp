@@ -120,8 +120,8 @@ struct Case {
 };
 constexpr Case kCases[] = {{3, 0.015}, {2, 0.045}, {1, 0.0}};
 
-// Brain L1 to the thin volume, per case: {degraded, restored}; the score is the mean restored L1
-// of the thick cases plus that of the thin one (a network that harms thin input pays for it).
+// Brain L1 to the thin volume, per case: {degraded, restored}; the score is the sum of the restored
+// L1 over the three cases (the thin one included: a network that harms thin input pays for it).
 struct Validation {
   std::vector<std::array<double, 2>> l1;
   double score = 0;
