@@ -52,14 +52,14 @@ Its options, time and the field's range are in the sidecar ("preprocessing" -> "
 
 Thick slices (--thick-slices auto|on|off): a volume acquired in thick slices and re-sampled finer
 (or blurred along one axis) has one voxel axis much smoother than the other two inside the brain
-(energy of first differences along it over the others': thin IXI scans 0.79-1.2, 6 mm slices on a
-2 mm grid 0.5, 4 mm noisy slices 0.7). auto (default): below 0.76, and on a grid within 25% of the
-one the thick-slice network was trained on (2 mm), that network (imunity-thickslice-train;
-docs/thickslice-model-card.md) restores the through-plane detail first, on the input's own grid,
-before everything else; the output is then made from the restored voxels. Only voxels inside the
-mask change. on: restore along the smoothest axis whatever the measure and grid; off: never. The
-sidecar's "thick_slices" records the measure per axis, what was done and why, and its time.
-$IMUNITY_THICKSLICE_MODEL names other weights.
+(energy of first differences along it, less what the noise adds, over the others': thin IXI scans
+0.70-1.2, 4 mm slices on a 2 mm grid 0.5-0.6 at any noise). auto (default): below 0.65, and on a
+grid within 25% of the one the thick-slice network was trained on (2 mm), that network
+(imunity-thickslice-train; docs/thickslice-model-card.md) restores the through-plane detail first,
+on the input's own grid, before everything else; the output is then made from the restored voxels.
+Only voxels inside the mask change. on: restore along the smoothest axis whatever the measure and
+grid; off: never. The sidecar's "thick_slices" records the measure per axis, what was done and why,
+and its time. $IMUNITY_THICKSLICE_MODEL names other weights.
 
 Output intensities: on the model's normalized scale ([0, 1], white matter near 0.7), unless
 --restore-intensity maps them back through the inverse of the input's own normalization (input

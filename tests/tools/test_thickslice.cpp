@@ -112,10 +112,12 @@ TEST_CASE("thickslice detection: a thin real volume has no thick axis, thick or 
   const ThickSliceDetection thin = detect_thick_slices(s.v, s.mask);
   CHECK(thin.measured);
   CHECK(thin.axis == -1);
-  // IXI's axis i is the smoothest of a real thin scan (0.79-0.89 over the 20 held-out subjects).
-  CHECK(thin.ratio[0] > 0.78);
+  // IXI's axis i is the smoothest of a real thin scan (0.70-0.83 over held-out subjects, noise
+  // taken out; IXI013 0.78), and the noise estimate is positive.
+  CHECK(thin.ratio[0] > 0.7);
   CHECK(thin.ratio[0] < 0.9);
   for (double r : thin.ratio) CHECK(r < 1.4);
+  CHECK(thin.noise_sigma > 0);
   // 6 mm slices along k, 4 mm noisy along i, a 5 mm FWHM blur along j.
   const ThickSliceDetection k3 = detect_thick_slices(degrade(s, 2, 3, 0, 0.015), s.mask);
   CHECK(k3.axis == 2);
@@ -128,6 +130,11 @@ TEST_CASE("thickslice detection: a thin real volume has no thick axis, thick or 
   io::Volume cut = s.v;
   for (size_t i = cut.data.size() * 3 / 4; i < cut.data.size(); ++i) cut.data[i] = 0;
   CHECK(detect_thick_slices(cut, s.mask).axis == -1);
+  // 4 mm slices under heavy noise (8%): the noise is taken out of the measure, so they are found
+  // (without that they measured 0.82-0.86, as thin as a thin scan).
+  const ThickSliceDetection k2_noisy = detect_thick_slices(degrade(s, 2, 2, 0, 0.08), s.mask);
+  CHECK(k2_noisy.axis == 2);
+  CHECK(k2_noisy.ratio[2] < 0.62);
   // Heavy noise alone is isotropic: nothing detected.
   CHECK(detect_thick_slices(degrade(s, 2, 1, 0, 0.08), s.mask).axis == -1);
   // A mask too small to measure.

@@ -33,18 +33,20 @@ std::string default_thick_slice_model_path();
 const ThickSliceModel& default_thick_slice_model();
 
 // The measure: for each voxel axis, the mean squared first difference along it over voxel pairs
-// inside the mask (neither voxel exactly 0: missing data, not anatomy), divided by the mean of the other two axes' (1 for isotropic detail). A volume
-// acquired in thick slices and re-sampled finer, or blurred along one axis, has one axis far below
-// 1. Measured on the 20 held-out IXI-HH volumes (2 mm; docs/thickslice-model-card.md): thin, their
-// smoothest axis 0.79-0.89 (the real scans are not isotropic); 6 mm slices 0.44-0.51; 4 mm slices
-// with 4.5% noise 0.67-0.73; a 3 mm FWHM blur with 3% noise 0.71-0.84. The threshold sits between
-// thin and thick, so a thin scan is left alone; mild blur is restored only where it is strong.
-constexpr double kThickSliceThreshold = 0.76;
+// inside the mask (neither voxel exactly 0: missing data, not anatomy), less the 2 sigma^2 that
+// white noise adds to every axis (sigma: io::estimate_noise), divided by the mean of the other two
+// axes' (1 for isotropic detail). A volume acquired in thick slices and re-sampled finer, or blurred
+// along one axis, has one axis far below 1. Measured on held-out IXI-HH volumes (2 mm;
+// docs/thickslice-model-card.md): thin, their smoothest axis 0.70-0.83 with or without added noise
+// (the real scans are not isotropic); 6 mm slices 0.41-0.52; 4 mm slices with 4.5-8% noise
+// 0.48-0.61; a 3 mm FWHM blur 0.66-0.79. The threshold sits between thin and thick slices.
+constexpr double kThickSliceThreshold = 0.65;
 struct ThickSliceDetection {
   std::array<double, 3> ratio{1, 1, 1};
   int axis = -1;  // the voxel axis with the lowest ratio when it is below the threshold; -1: none
   double threshold = kThickSliceThreshold;
   bool measured = true;  // false: under 1 000 voxel pairs inside the mask along some axis (ratios left at 1)
+  double noise_sigma = 0;  // the noise taken out of the energies (the volume's units)
   nlohmann::json to_json() const;
 };
 // Throws io::Error when the mask does not match the volume.
