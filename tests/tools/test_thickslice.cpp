@@ -58,13 +58,6 @@ io::Volume degrade(const Subject& s, int axis, int factor, double sigma, double 
   return v;
 }
 
-double brain_l1(const io::Volume& a, const io::Volume& b, const io::Mask& m) {
-  double sum = 0;
-  int64_t n = 0;
-  for (size_t i = 0; i < m.size(); ++i)
-    if (m[i]) sum += std::abs(double(a.data[i]) - double(b.data[i])), ++n;
-  return sum / double(n);
-}
 
 ThickSliceOptions mode(ThickSliceMode m) {
   ThickSliceOptions o;

@@ -82,6 +82,14 @@ void degrade_volume_axis(io::Volume& v, int axis, int factor, double sigma) {
     }
 }
 
+double brain_l1(const io::Volume& a, const io::Volume& b, const io::Mask& m) {
+  double s = 0;
+  int64_t n = 0;
+  for (size_t i = 0; i < m.size(); ++i)
+    if (m[i]) s += std::abs(double(a.data[i]) - double(b.data[i])), ++n;
+  return n ? s / double(n) : 0;
+}
+
 namespace {
 
 // A training subject: intensities divided by the brain's 90th percentile, and its brain voxels.
@@ -105,13 +113,6 @@ Subject load_subject(const LabelledScan& s) {
   return out;
 }
 
-double brain_l1(const io::Volume& a, const io::Volume& b, const io::Mask& m) {
-  double s = 0;
-  int64_t n = 0;
-  for (size_t i = 0; i < m.size(); ++i)
-    if (m[i]) s += std::abs(double(a.data[i]) - double(b.data[i])), ++n;
-  return n ? s / double(n) : 0;
-}
 
 // The validation cases: thick slices along the last voxel axis (factor, noise) and a thin volume.
 struct Case {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "io/mask.h"
 #include "io/rng.h"
 #include "io/volume.h"
 #include "model/thickslice.h"
@@ -22,6 +23,8 @@ void thick_slice_rows(std::vector<float>& plane, int64_t h, int64_t w, int facto
 void blur_rows(std::vector<float>& plane, int64_t h, int64_t w, double sigma);
 // Every line of a volume along `axis` through thick_slice_rows (phase 0), or blur_rows when sigma > 0.
 void degrade_volume_axis(io::Volume& v, int axis, int factor, double sigma = 0);
+// Mean |a - b| over the mask's voxels (0 for an empty mask): validation's and the tests' distance.
+double brain_l1(const io::Volume& a, const io::Volume& b, const io::Mask& mask);
 
 struct ThickSliceTrainOptions {
   std::string data_dir, out_dir;
