@@ -96,6 +96,11 @@ void TrainConfig::validate() const {
   IM_CHECK(batch >= 2, "batch must be at least 2 (batch norm in the discriminator), got " << batch);
   IM_CHECK(site_steps >= 1 && site_steps <= 100, "site_steps must be 1 to 100, got " << site_steps);
   IM_CHECK(site_replay >= 0 && site_replay <= 1000, "site_replay must be 0 to 1000, got " << site_replay);
+  IM_CHECK(std::isfinite(lambda_invariance) && lambda_invariance >= 0.f,
+           "lambda_invariance must be a finite number >= 0, got " << lambda_invariance);
+  IM_CHECK(lambda_invariance == 0.f || anatomy_augment || anatomy_gamma,
+           "lambda_invariance needs anatomy_augment or anatomy_gamma: without them the anatomy encoder sees S1 as "
+           "acquired and there is nothing to be invariant to");
   IM_CHECK(steps >= 0, "steps must be >= 0");
   IM_CHECK(gamma_min > 0.f && gamma_max >= gamma_min, "gamma range [" << gamma_min << ", " << gamma_max << "] is not usable");
   IM_CHECK(std::isfinite(lr) && lr > 0.f, "lr must be a finite number above 0, got " << lr);
@@ -141,7 +146,7 @@ void from_json(const nlohmann::json& j, BioFeature& b) {
 
 #define IM_TRAIN_FIELDS(X)                                                                                   \
   X(preset) X(lambda_adv) X(lambda_confusion) X(lambda_bio) X(lambda_l1) X(lambda_kl) X(lambda_ssim)          \
-  X(kl_contrast) X(kl_reduction) X(latent_sampling) X(anatomy_gamma) X(anatomy_augment) X(site_on_acquired) X(site_steps) X(site_replay) X(gamma_min) X(gamma_max) X(real_label_noise) X(site_smoothing) X(lr) X(beta1) X(beta2)      \
+  X(kl_contrast) X(kl_reduction) X(latent_sampling) X(anatomy_gamma) X(anatomy_augment) X(site_on_acquired) X(site_steps) X(site_replay) X(lambda_invariance) X(invariance_pooled) X(gamma_min) X(gamma_max) X(real_label_noise) X(site_smoothing) X(lr) X(beta1) X(beta2)      \
   X(batch) X(steps) X(seed) X(validate_every) X(validation_batches) X(val_fraction) X(lr_decay) X(patience)   \
   X(lr_schedule) X(lr_final) X(warmup) X(early_stop) X(log_every) X(checkpoint_every) X(code_slices) X(device) X(threads) X(voxel_size) X(norm) X(n4)
 

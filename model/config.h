@@ -98,6 +98,17 @@ struct TrainConfig {
   // encoder cannot move it back and forth between directions a one-step head has forgotten (not in
   // the paper; 0: none). The memory is not saved: a resumed run starts it empty.
   int site_replay = 0;
+  // Weight of an invariance term: the anatomy mean code of the encoder's input (S1 through
+  // anatomy_augment's scanner-like changes and/or anatomy_gamma) against the mean code of S1 as
+  // acquired, mean squared difference over the acquired code's mean square (scale-free; the
+  // denominator is a constant of the step). It asks directly for what the site head asks
+  // indirectly: a code that a change of scanner does not move (not in the paper; 0: off).
+  float lambda_invariance = 0.f;
+  // The invariance term on the code's 4 x 4 average pool instead (C x 16 features, each squared
+  // difference over that feature's variance across the batch's acquired codes, a constant of the
+  // step): the slow, global part of the code, where a probe reads the site, with every feature
+  // weighed alike however small its spread (not in the paper).
+  bool invariance_pooled = false;
   float real_label_noise = 0.1f;  // discriminator real targets 1 - U(0, noise)
   float site_smoothing = 0.1f;
   float lr = 1e-4f, beta1 = 0.5f, beta2 = 0.999f;

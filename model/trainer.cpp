@@ -1,6 +1,7 @@
 // The training step with its gradient detaching, validation, and inference helpers.
 #include "model/trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -12,7 +13,7 @@
 namespace im::model {
 
 bool LossValues::finite() const {
-  for (double v : {discriminator, site, adversarial, confusion, biological, l1, kl, ssim, generator})
+  for (double v : {discriminator, site, adversarial, confusion, biological, l1, kl, ssim, invariance, generator})
     if (!std::isfinite(v)) return false;
   return true;
 }
@@ -22,7 +23,7 @@ LossValues read(const StepLosses& l) {
   LossValues v;
   v.discriminator = r(l.discriminator), v.site = r(l.site), v.adversarial = r(l.adversarial);
   v.confusion = r(l.confusion), v.biological = r(l.biological), v.l1 = r(l.l1), v.kl = r(l.kl);
-  v.ssim = r(l.ssim), v.generator = r(l.generator);
+  v.ssim = r(l.ssim), v.invariance = r(l.invariance), v.generator = r(l.generator);
   return v;
 }
 
@@ -64,6 +65,47 @@ Tensor Trainer::kl_term(const Code& c) const {
   return mul_scalar(kl, static_cast<float>(c.mu.size(0)) / static_cast<float>(c.mu.numel()));
 }
 
+namespace {
+// [N, C, H, W] -> [N, C * 16]: the mean of each of the 4 x 4 blocks of every channel.
+Tensor pool4x4(const Tensor& z) {
+  const int64_t n = z.size(0), c = z.size(1), h = z.size(2), w = z.size(3);
+  IM_CHECK(h % 4 == 0 && w % 4 == 0, "invariance_pooled needs a code whose size is a multiple of 4, got " << h << " x " << w);
+  Tensor r = reshape(z, {n * c, 4, h / 4, 4, w / 4});
+  r = mean(mean(r, 4, 5, false), 2, 3, false);  // [N*C, 4, 4]
+  return reshape(r, {n, c * 16});
+}
+}  // namespace
+
+Tensor Trainer::invariance_term(const Tensor& mu_input, const Tensor& mu_acquired) const {
+  if (!cfg_.invariance_pooled) {
+    // Mean codes (no sampling noise), relative to the acquired code's mean square, held constant.
+    float scale = 0.f;
+    {
+      NoGrad ng;
+      scale = mean(mul(mu_acquired, mu_acquired)).item();
+    }
+    Tensor d = sub(mu_input, mu_acquired);
+    return mul_scalar(mean(mul(d, d)), 1.f / std::max(scale, 1e-8f));
+  }
+  Tensor pa = pool4x4(mu_input), pq = pool4x4(mu_acquired);
+  Tensor inv_var;  // [1, F]: 1 / (the feature's variance over the batch), held constant
+  {
+    NoGrad ng;
+    const int64_t n = pq.size(0), f = pq.size(1);
+    const std::vector<float> v = pq.to_vector();
+    std::vector<float> w(static_cast<size_t>(f));
+    for (int64_t j = 0; j < f; ++j) {
+      double s = 0, s2 = 0;
+      for (int64_t i = 0; i < n; ++i) s += v[static_cast<size_t>(i * f + j)], s2 += static_cast<double>(v[static_cast<size_t>(i * f + j)]) * v[static_cast<size_t>(i * f + j)];
+      const double var = std::max(s2 / static_cast<double>(n) - (s / static_cast<double>(n)) * (s / static_cast<double>(n)), 0.0);
+      w[static_cast<size_t>(j)] = static_cast<float>(1.0 / (var + 1e-6));
+    }
+    inv_var = Tensor::from_vector(w, {1, f}).to(pq.device());
+  }
+  Tensor d = sub(pa, pq);
+  return mean(mul(mul(d, d), inv_var));
+}
+
 StepLosses Trainer::step(const TrainBatch& b) {
   const ModelConfig& mc = model_.config();
   const Device dev = model_.device();
@@ -96,7 +138,9 @@ StepLosses Trainer::step(const TrainBatch& b) {
   // also the code of S1 as acquired (what a scan to harmonize gives the encoder), so that no site
   // signal that augmentation happens to hide in training stays in the codes of real inputs.
   std::vector<Tensor> site_codes{anat.z};
-  if (cfg_.site_on_acquired && b.s1a.defined()) site_codes.push_back(model_.encode_anatomy(b.s1, noise).z);
+  const bool need_acquired = (cfg_.site_on_acquired && b.s1a.defined()) || cfg_.lambda_invariance > 0.f;
+  Code acquired = need_acquired ? model_.encode_anatomy(b.s1, noise) : Code{};
+  if (cfg_.site_on_acquired && b.s1a.defined()) site_codes.push_back(acquired.z);
   auto mean_over_codes = [&](auto loss_of) {
     Tensor total;
     for (const Tensor& z : site_codes) total = total.defined() ? add(total, loss_of(z)) : loss_of(z);
@@ -161,6 +205,10 @@ StepLosses Trainer::step(const TrainBatch& b) {
     Tensor total = add(mul_scalar(L.adversarial, cfg_.lambda_adv), mul_scalar(L.confusion, cfg_.lambda_confusion));
     total = add(total, mul_scalar(L.l1, cfg_.lambda_l1));
     total = add(total, mul_scalar(L.kl, cfg_.lambda_kl));
+    if (cfg_.lambda_invariance > 0.f) {
+      L.invariance = invariance_term(anat.mu, acquired.mu);
+      total = add(total, mul_scalar(L.invariance, cfg_.lambda_invariance));
+    }
     if (cfg_.lambda_ssim > 0.f) {
       L.ssim = ssim_loss(fake, s1g);
       total = add(total, mul_scalar(L.ssim, cfg_.lambda_ssim));

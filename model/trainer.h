@@ -22,12 +22,12 @@ struct TrainBatch {
 
 // Loss values of the last step, kept on the device (reading them synchronizes: do it every few steps).
 struct StepLosses {
-  Tensor discriminator, site, adversarial, confusion, biological, l1, kl, ssim, generator;
+  Tensor discriminator, site, adversarial, confusion, biological, l1, kl, ssim, invariance, generator;
 };
 
 struct LossValues {
   double discriminator = 0, site = 0, adversarial = 0, confusion = 0, biological = 0, l1 = 0, kl = 0,
-         ssim = 0, generator = 0;
+         ssim = 0, invariance = 0, generator = 0;
   bool finite() const;
 };
 LossValues read(const StepLosses& l);
@@ -70,6 +70,8 @@ class Trainer {
  private:
   Tensor biological_loss(const Tensor& z_anatomy, const Tensor& targets);
   Tensor kl_term(const Code& c) const;  // KL of one code, reduced as cfg_.kl_reduction says
+  // train.lambda_invariance's term between the mean code of the encoder's input and of S1 as acquired.
+  Tensor invariance_term(const Tensor& mu_input, const Tensor& mu_acquired) const;
   ValidationFigures validate_no_grad(const TrainBatch& batch);
   ImUnity& model_;
   TrainConfig cfg_;

@@ -271,6 +271,122 @@ TEST_CASE("trainer: site_replay lets the site head also learn from past steps' c
   CHECK_THROWS_AS(bad.validate(), Error);
 }
 
+TEST_CASE("trainer: lambda_invariance pulls the anatomy code of the augmented slice to that of S1 as acquired") {
+  ModelConfig mc;
+  mc.image_h = mc.image_w = 32;
+  mc.n_sites = 3;
+  TrainBatch b;
+  b.s1 = test::random_tensor({4, 1, 32, 32}, 61, 0.f, 1.f);
+  b.s2 = test::random_tensor({4, 1, 32, 32}, 62, 0.f, 1.f);
+  b.s1a = test::random_tensor({4, 1, 32, 32}, 63, 0.f, 1.f);  // stands for S1 through the augmentation
+  b.site = Tensor::from_vector({0, 1, 2, 1}, {4});
+  // The relative squared distance of the two mean codes, in doubles from the codes' values.
+  auto distance = [&](ImUnity& m) {
+    NoGrad ng;
+    const std::vector<float> a = m.encode_anatomy(b.s1a, nullptr).mu.to_vector();
+    const std::vector<float> q = m.encode_anatomy(b.s1, nullptr).mu.to_vector();
+    double d = 0, s = 0;
+    for (size_t i = 0; i < a.size(); ++i) d += (a[i] - q[i]) * static_cast<double>(a[i] - q[i]), s += q[i] * static_cast<double>(q[i]);
+    return d / s;
+  };
+  auto trained = [&](float lambda, double* first_reported) {
+    ImUnity m(mc, Device::CPU, 8);
+    TrainConfig tc;
+    tc.batch = 4;
+    tc.lr = 1e-3f;
+    tc.latent_sampling = "mean";
+    tc.anatomy_augment = true;
+    tc.lambda_invariance = lambda;
+    Trainer t(m, tc);
+    for (int k = 0; k < 5; ++k) {
+      StepLosses l = t.step(b);
+      if (k == 0) *first_reported = l.invariance.defined() ? l.invariance.item() : -1.0;
+    }
+    return distance(m);
+  };
+  ImUnity start(mc, Device::CPU, 8);
+  const double before = distance(start);
+  double reported_off = 0, reported_on = 0;
+  const double off = trained(0.f, &reported_off), on = trained(1000.f, &reported_on);
+  INFO("relative code distance: before " << before << ", 5 steps without the term " << off << ", with it " << on);
+  CHECK(reported_off == -1.0);                           // no term, nothing reported
+  CHECK(reported_on == Approx(before).epsilon(1e-4));   // the term is the distance measured before the step
+  CHECK(on < 0.5 * before);
+  CHECK(on < 0.5 * off);
+  TrainConfig bad;
+  bad.lambda_invariance = -1.f;
+  CHECK_THROWS_AS(bad.validate(), Error);
+  bad.lambda_invariance = 1.f;  // the anatomy encoder sees S1 as acquired: nothing to be invariant to
+  CHECK_THROWS_WITH(bad.validate(), Catch::Contains("anatomy_augment"));
+  bad.anatomy_gamma = true;
+  CHECK_NOTHROW(bad.validate());
+}
+
+TEST_CASE("trainer: invariance_pooled compares the codes' 4 x 4 block means, each over its batch variance") {
+  ModelConfig mc;
+  mc.image_h = mc.image_w = 64;
+  mc.latent_stride = 8;  // an 8 x 8 code: 4 x 4 blocks of 2 x 2
+  mc.contrast_pooled = true;
+  mc.n_sites = 3;
+  TrainBatch b;
+  b.s1 = test::random_tensor({4, 1, 64, 64}, 71, 0.f, 1.f);
+  b.s2 = test::random_tensor({4, 1, 64, 64}, 72, 0.f, 1.f);
+  b.s1a = test::random_tensor({4, 1, 64, 64}, 73, 0.f, 1.f);
+  b.site = Tensor::from_vector({0, 1, 2, 1}, {4});
+  // Written out from the definition, in doubles: block means of both codes, each feature's squared
+  // difference over the variance (ddof 0) of the acquired feature across the batch, averaged.
+  auto distance = [&](ImUnity& m) {
+    NoGrad ng;
+    Tensor za = m.encode_anatomy(b.s1a, nullptr).mu, zq = m.encode_anatomy(b.s1, nullptr).mu;
+    const int64_t n = za.size(0), c = za.size(1), h = za.size(2), w = za.size(3);
+    REQUIRE(h == 8);
+    const std::vector<float> a = za.to_vector(), q = zq.to_vector();
+    auto block = [&](const std::vector<float>& v, int64_t i, int64_t ch, int64_t by, int64_t bx) {
+      double s = 0;
+      for (int64_t y = by * h / 4; y < (by + 1) * h / 4; ++y)
+        for (int64_t x = bx * w / 4; x < (bx + 1) * w / 4; ++x) s += v[static_cast<size_t>(((i * c + ch) * h + y) * w + x)];
+      return s / static_cast<double>(h * w / 16);
+    };
+    double total = 0;
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t by = 0; by < 4; ++by)
+        for (int64_t bx = 0; bx < 4; ++bx) {
+          double s = 0, s2 = 0, d2 = 0;
+          for (int64_t i = 0; i < n; ++i) {
+            const double pq = block(q, i, ch, by, bx), pa = block(a, i, ch, by, bx);
+            s += pq, s2 += pq * pq, d2 += (pa - pq) * (pa - pq);
+          }
+          const double var = s2 / static_cast<double>(n) - (s / static_cast<double>(n)) * (s / static_cast<double>(n));
+          total += d2 / static_cast<double>(n) / (var + 1e-6);
+        }
+    return total / static_cast<double>(c * 16);
+  };
+  auto trained = [&](float lambda, double* first_reported) {
+    ImUnity m(mc, Device::CPU, 9);
+    TrainConfig tc;
+    tc.batch = 4;
+    tc.lr = 1e-3f;
+    tc.latent_sampling = "mean";
+    tc.anatomy_augment = true;
+    tc.lambda_invariance = lambda;
+    tc.invariance_pooled = true;
+    Trainer t(m, tc);
+    for (int k = 0; k < 5; ++k) {
+      StepLosses l = t.step(b);
+      if (k == 0) *first_reported = l.invariance.item();
+    }
+    return distance(m);
+  };
+  ImUnity start(mc, Device::CPU, 9);
+  const double before = distance(start);
+  double reported_small = 0, reported_large = 0;
+  const double small = trained(1e-6f, &reported_small), large = trained(100.f, &reported_large);
+  INFO("pooled distance: before " << before << ", 5 steps with weight 1e-6 " << small << ", with weight 100 " << large);
+  CHECK(reported_small == Approx(before).epsilon(1e-3));  // the term is the distance measured before the step
+  CHECK(large < 0.5 * before);
+  CHECK(large < 0.5 * small);
+}
+
 TEST_CASE("model: parameter gradients through the whole network match PyTorch") {
   for (const char* name : {"model", "model_pooled", "model_upsample", "model_latent8", "model_sitepooled"}) {
     INFO(name);

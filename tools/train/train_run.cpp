@@ -61,7 +61,8 @@ void append_line(const fs::path& file, const nlohmann::json& j) {
 nlohmann::json losses_json(const model::LossValues& v) {
   return {{"discriminator", v.discriminator}, {"site", v.site}, {"adversarial", v.adversarial},
           {"confusion", v.confusion},         {"biological", v.biological}, {"l1", v.l1},
-          {"kl", v.kl},                       {"ssim", v.ssim},             {"generator", v.generator}};
+          {"kl", v.kl},                       {"ssim", v.ssim},             {"invariance", v.invariance},
+          {"generator", v.generator}};
 }
 
 // One training run; run() calls the steps in order. The state a step leaves for the next ones is
