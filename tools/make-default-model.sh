@@ -6,16 +6,19 @@
 # (tools/repro.sh) evaluates on them. The clinical MS scans are not a training site: they stay
 # unseen scanners for tools/demo.sh.
 #   tools/make-default-model.sh [WORK_DIR]        (default build/default-model; needs tools/build.sh first)
-# Four stages (docs/training.md, "The shipped model"): in WORK_DIR/run, docs/default-model.json
+# Five stages (docs/training.md, "The shipped model"): in WORK_DIR/run, docs/default-model.json
 # for its 10 000 steps; resumed to 14 000 with the anatomy encoder's augmentation (R14) and a
 # confusion weight of 20; resumed to 18 000 with a confusion weight of 40. Then, in WORK_DIR/run4,
 # 6 000 steps warm-started from that model (--init-from) with five site-head updates per step
 # (train.site_steps), so that the anatomy code loses the site for a fresh probe too ("A fresh
-# probe"). Each changed recipe restarts the choice of the best checkpoint: the best validation of
-# the last stage is shipped.
+# probe"). Then, in WORK_DIR/run5, 4 500 steps from stage 4's model with an invariance term on the
+# code's pooled features (train.lambda_invariance, train.invariance_pooled: "An invariance term").
+# Each changed recipe restarts the choice of the best checkpoint: the best validation of the last
+# stage is shipped.
 # Environment: IMUNITY_DATA (default ../shared/data), STEPS (stage 1, default: the config's),
-# THREADS, RESUME=1 (continue WORK_DIR/run, then WORK_DIR/run4, where they stopped; a finished stage
-# trains no more).
+# THREADS, RESUME=1 (continue WORK_DIR/run, then WORK_DIR/run4 and run5, where they stopped; a finished stage
+# trains no more), PREPARE_ONLY=1 (the virtual sites and the manifest, no training: for fine-tuning
+# experiments and benchmarks/site_probe_data.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${IMUNITY_DATA:-../shared/data}
@@ -52,6 +55,7 @@ manifest="$work/train.tsv"
   done
 } > "$manifest"
 echo "make-default-model: $(($(wc -l < "$manifest") - 1)) volumes in $manifest"
+if [ -n "${PREPARE_ONLY:-}" ]; then exit 0; fi
 "$bin"/imunity-train --manifest "$manifest" --out "$work/run" --config docs/default-model.json \
   ${STEPS:+--steps $STEPS} ${THREADS:+--threads $THREADS} ${RESUME:+--resume}
 "$bin"/imunity-train --manifest "$manifest" --out "$work/run" --resume --steps 14000 \
@@ -67,5 +71,16 @@ else
     --set train.anatomy_augment=true --set train.site_on_acquired=true --set train.site_steps=5 \
     --set train.lambda_confusion=40 ${THREADS:+--threads $THREADS}
 fi
-cp "$work/run4/model.safetensors" model/weights/imunity-default-2mm.safetensors
+# Stage 5 starts from stage 4's shipped state: 4 500 steps with the pooled invariance term
+# (docs/training.md, "An invariance term"); with RESUME=1 a begun stage 5 continues instead.
+if [ -n "${RESUME:-}" ] && [ -f "$work/run5/last.safetensors" ]; then
+  "$bin"/imunity-train --manifest "$manifest" --out "$work/run5" --resume --steps 4500 ${THREADS:+--threads $THREADS}
+else
+  "$bin"/imunity-train --manifest "$manifest" --out "$work/run5" --config docs/default-model.json \
+    --init-from "$work/run4/model.safetensors" --steps 4500 --set train.lr=0.0002 \
+    --set train.anatomy_augment=true --set train.site_on_acquired=true --set train.site_steps=5 \
+    --set train.lambda_confusion=40 --set train.lambda_invariance=500 --set train.invariance_pooled=true \
+    ${THREADS:+--threads $THREADS}
+fi
+cp "$work/run5/model.safetensors" model/weights/imunity-default-2mm.safetensors
 echo "make-default-model: model/weights/imunity-default-2mm.safetensors updated"
