@@ -271,6 +271,28 @@ TEST_CASE("trainer: site_replay lets the site head also learn from past steps' c
   CHECK_THROWS_AS(bad.validate(), Error);
 }
 
+// Five training steps on b with the invariance term at `lambda` (mean codes, the augmentation
+// on), from a model made with `seed`; returns `distance` of the trained model and puts the term the
+// first step reported in *first_reported (-1 when it reported none).
+template <class Distance>
+double invariance_after_steps(const ModelConfig& mc, uint64_t seed, const TrainBatch& b, float lambda, bool pooled,
+                              Distance distance, double* first_reported) {
+  ImUnity m(mc, Device::CPU, seed);
+  TrainConfig tc;
+  tc.batch = 4;
+  tc.lr = 1e-3f;
+  tc.latent_sampling = "mean";
+  tc.anatomy_augment = true;
+  tc.lambda_invariance = lambda;
+  tc.invariance_pooled = pooled;
+  Trainer t(m, tc);
+  for (int k = 0; k < 5; ++k) {
+    StepLosses l = t.step(b);
+    if (k == 0) *first_reported = l.invariance.defined() ? l.invariance.item() : -1.0;
+  }
+  return distance(m);
+}
+
 TEST_CASE("trainer: lambda_invariance pulls the anatomy code of the augmented slice to that of S1 as acquired") {
   ModelConfig mc;
   mc.image_h = mc.image_w = 32;
@@ -290,19 +312,7 @@ TEST_CASE("trainer: lambda_invariance pulls the anatomy code of the augmented sl
     return d / s;
   };
   auto trained = [&](float lambda, double* first_reported) {
-    ImUnity m(mc, Device::CPU, 8);
-    TrainConfig tc;
-    tc.batch = 4;
-    tc.lr = 1e-3f;
-    tc.latent_sampling = "mean";
-    tc.anatomy_augment = true;
-    tc.lambda_invariance = lambda;
-    Trainer t(m, tc);
-    for (int k = 0; k < 5; ++k) {
-      StepLosses l = t.step(b);
-      if (k == 0) *first_reported = l.invariance.defined() ? l.invariance.item() : -1.0;
-    }
-    return distance(m);
+    return invariance_after_steps(mc, 8, b, lambda, false, distance, first_reported);
   };
   ImUnity start(mc, Device::CPU, 8);
   const double before = distance(start);
@@ -362,20 +372,7 @@ TEST_CASE("trainer: invariance_pooled compares the codes' 4 x 4 block means, eac
     return total / static_cast<double>(c * 16);
   };
   auto trained = [&](float lambda, double* first_reported) {
-    ImUnity m(mc, Device::CPU, 9);
-    TrainConfig tc;
-    tc.batch = 4;
-    tc.lr = 1e-3f;
-    tc.latent_sampling = "mean";
-    tc.anatomy_augment = true;
-    tc.lambda_invariance = lambda;
-    tc.invariance_pooled = true;
-    Trainer t(m, tc);
-    for (int k = 0; k < 5; ++k) {
-      StepLosses l = t.step(b);
-      if (k == 0) *first_reported = l.invariance.item();
-    }
-    return distance(m);
+    return invariance_after_steps(mc, 9, b, lambda, true, distance, first_reported);
   };
   ImUnity start(mc, Device::CPU, 9);
   const double before = distance(start);
