@@ -88,7 +88,9 @@ Tensor Trainer::invariance_term(const Tensor& mu_input, const Tensor& mu_acquire
     return mul_scalar(mean(mul(d, d)), 1.f / std::max(scale, 1e-8f));
   }
   Tensor pa = pool4x4(mu_input), pq = pool4x4(mu_acquired);
-  Tensor inv_var;  // [1, F]: 1 / (the feature's variance over the batch), held constant
+  // [1, F]: 1 / (the feature's variance over the batch), held constant. Worked out on the host: the
+  // engine has no reciprocal op, and it is one N x F copy each way per step, beside a whole step.
+  Tensor inv_var;
   {
     NoGrad ng;
     const int64_t n = pq.size(0), f = pq.size(1);

@@ -62,25 +62,24 @@ if [ -n "${PREPARE_ONLY:-}" ]; then exit 0; fi
   --set train.anatomy_augment=true --set train.lambda_confusion=20 ${THREADS:+--threads $THREADS}
 "$bin"/imunity-train --manifest "$manifest" --out "$work/run" --resume --steps 18000 \
   --set train.lambda_confusion=40 ${THREADS:+--threads $THREADS}
-# Stage 4 starts from stage 3's shipped state; with RESUME=1 a begun stage 4 continues instead.
-if [ -n "${RESUME:-}" ] && [ -f "$work/run4/last.safetensors" ]; then
-  "$bin"/imunity-train --manifest "$manifest" --out "$work/run4" --resume --steps 6000 ${THREADS:+--threads $THREADS}
-else
-  "$bin"/imunity-train --manifest "$manifest" --out "$work/run4" --config docs/default-model.json \
-    --init-from "$work/run/model.safetensors" --steps 6000 --set train.lr=0.0003 \
-    --set train.anatomy_augment=true --set train.site_on_acquired=true --set train.site_steps=5 \
-    --set train.lambda_confusion=40 ${THREADS:+--threads $THREADS}
-fi
-# Stage 5 starts from stage 4's shipped state: 4 500 steps with the pooled invariance term
-# (docs/training.md, "An invariance term"); with RESUME=1 a begun stage 5 continues instead.
-if [ -n "${RESUME:-}" ] && [ -f "$work/run5/last.safetensors" ]; then
-  "$bin"/imunity-train --manifest "$manifest" --out "$work/run5" --resume --steps 4500 ${THREADS:+--threads $THREADS}
-else
-  "$bin"/imunity-train --manifest "$manifest" --out "$work/run5" --config docs/default-model.json \
-    --init-from "$work/run4/model.safetensors" --steps 4500 --set train.lr=0.0002 \
-    --set train.anatomy_augment=true --set train.site_on_acquired=true --set train.site_steps=5 \
-    --set train.lambda_confusion=40 --set train.lambda_invariance=500 --set train.invariance_pooled=true \
-    ${THREADS:+--threads $THREADS}
-fi
+# A stage warm-started (--init-from) from an earlier stage's shipped state, in its own run folder;
+# with RESUME=1 a begun one continues instead (with its own config).
+warm_stage() {  # DIR INIT STEPS [--set ...]
+  local dir=$1 init=$2 steps=$3
+  shift 3
+  if [ -n "${RESUME:-}" ] && [ -f "$dir/last.safetensors" ]; then
+    "$bin"/imunity-train --manifest "$manifest" --out "$dir" --resume --steps "$steps" ${THREADS:+--threads $THREADS}
+  else
+    "$bin"/imunity-train --manifest "$manifest" --out "$dir" --config docs/default-model.json \
+      --init-from "$init" --steps "$steps" "$@" ${THREADS:+--threads $THREADS}
+  fi
+}
+stage45=(--set train.anatomy_augment=true --set train.site_on_acquired=true --set train.site_steps=5
+         --set train.lambda_confusion=40)
+# Stage 4: from stage 3's shipped state, five site-head updates per step.
+warm_stage "$work/run4" "$work/run/model.safetensors" 6000 --set train.lr=0.0003 "${stage45[@]}"
+# Stage 5: from stage 4's, the pooled invariance term (docs/training.md, "An invariance term").
+warm_stage "$work/run5" "$work/run4/model.safetensors" 4500 --set train.lr=0.0002 "${stage45[@]}" \
+  --set train.lambda_invariance=500 --set train.invariance_pooled=true
 cp "$work/run5/model.safetensors" model/weights/imunity-default-2mm.safetensors
 echo "make-default-model: model/weights/imunity-default-2mm.safetensors updated"

@@ -178,6 +178,20 @@ TEST_CASE("model: the site head trained on a detached code sends no gradient to 
   CHECK(norm(m.generator.grads()) > 0.0);
 }
 
+// A batch of 4 random slice pairs of side x side for the trainer's tests: s1, s2 (and with
+// `augmented` s1a, standing for S1 through the augmentation) drawn with seeds seed, seed + 1
+// (seed + 2), sites 0, 1, 2, 1.
+namespace {
+TrainBatch small_batch(int64_t side, uint64_t seed, bool augmented) {
+  TrainBatch b;
+  b.s1 = test::random_tensor({4, 1, side, side}, seed, 0.f, 1.f);
+  b.s2 = test::random_tensor({4, 1, side, side}, seed + 1, 0.f, 1.f);
+  if (augmented) b.s1a = test::random_tensor({4, 1, side, side}, seed + 2, 0.f, 1.f);
+  b.site = Tensor::from_vector({0, 1, 2, 1}, {4});
+  return b;
+}
+}  // namespace
+
 TEST_CASE("trainer: site_on_acquired trains the site head on the augmented and the acquired code") {
   ModelConfig mc;
   mc.image_h = mc.image_w = 32;
@@ -185,11 +199,7 @@ TEST_CASE("trainer: site_on_acquired trains the site head on the augmented and t
   TrainConfig tc;
   tc.batch = 4;
   tc.latent_sampling = "mean";  // codes without noise, so that the expected loss can be recomputed
-  TrainBatch b;
-  b.s1 = test::random_tensor({4, 1, 32, 32}, 21, 0.f, 1.f);
-  b.s2 = test::random_tensor({4, 1, 32, 32}, 22, 0.f, 1.f);
-  b.s1a = test::random_tensor({4, 1, 32, 32}, 23, 0.f, 1.f);
-  b.site = Tensor::from_vector({0, 1, 2, 1}, {4});
+  const TrainBatch b = small_batch(32, 21, true);
   // The site head's loss of the first step, from the untouched model (the discriminator's update
   // before it changes neither the encoder nor the head).
   auto head_loss = [&](ImUnity& m, const Tensor& x) {
@@ -212,10 +222,7 @@ TEST_CASE("trainer: site_steps updates the site head several times on the step's
   ModelConfig mc;
   mc.image_h = mc.image_w = 32;
   mc.n_sites = 3;
-  TrainBatch b;
-  b.s1 = test::random_tensor({4, 1, 32, 32}, 31, 0.f, 1.f);
-  b.s2 = test::random_tensor({4, 1, 32, 32}, 32, 0.f, 1.f);
-  b.site = Tensor::from_vector({0, 1, 2, 1}, {4});
+  const TrainBatch b = small_batch(32, 31, false);
   auto moved = [&](int k, double* site_loss) {
     ImUnity m(mc, Device::CPU, 6);
     const std::vector<float> start = m.site_head.params().to_vector();
@@ -241,13 +248,7 @@ TEST_CASE("trainer: site_replay lets the site head also learn from past steps' c
   ModelConfig mc;
   mc.image_h = mc.image_w = 32;
   mc.n_sites = 3;
-  auto batch = [](uint64_t seed) {
-    TrainBatch b;
-    b.s1 = test::random_tensor({4, 1, 32, 32}, seed, 0.f, 1.f);
-    b.s2 = test::random_tensor({4, 1, 32, 32}, seed + 1, 0.f, 1.f);
-    b.site = Tensor::from_vector({0, 1, 2, 1}, {4});
-    return b;
-  };
+  auto batch = [](uint64_t seed) { return small_batch(32, seed, false); };
   // The site head after one and after two steps, with or without a memory, with 1 or 3 updates.
   auto heads = [&](int replay, int steps) {
     ImUnity m(mc, Device::CPU, 7);
@@ -297,11 +298,7 @@ TEST_CASE("trainer: lambda_invariance pulls the anatomy code of the augmented sl
   ModelConfig mc;
   mc.image_h = mc.image_w = 32;
   mc.n_sites = 3;
-  TrainBatch b;
-  b.s1 = test::random_tensor({4, 1, 32, 32}, 61, 0.f, 1.f);
-  b.s2 = test::random_tensor({4, 1, 32, 32}, 62, 0.f, 1.f);
-  b.s1a = test::random_tensor({4, 1, 32, 32}, 63, 0.f, 1.f);  // stands for S1 through the augmentation
-  b.site = Tensor::from_vector({0, 1, 2, 1}, {4});
+  const TrainBatch b = small_batch(32, 61, true);
   // The relative squared distance of the two mean codes, in doubles from the codes' values.
   auto distance = [&](ImUnity& m) {
     NoGrad ng;
@@ -338,11 +335,7 @@ TEST_CASE("trainer: invariance_pooled compares the codes' 4 x 4 block means, eac
   mc.latent_stride = 8;  // an 8 x 8 code: 4 x 4 blocks of 2 x 2
   mc.contrast_pooled = true;
   mc.n_sites = 3;
-  TrainBatch b;
-  b.s1 = test::random_tensor({4, 1, 64, 64}, 71, 0.f, 1.f);
-  b.s2 = test::random_tensor({4, 1, 64, 64}, 72, 0.f, 1.f);
-  b.s1a = test::random_tensor({4, 1, 64, 64}, 73, 0.f, 1.f);
-  b.site = Tensor::from_vector({0, 1, 2, 1}, {4});
+  const TrainBatch b = small_batch(64, 71, true);
   // Written out from the definition, in doubles: block means of both codes, each feature's squared
   // difference over the variance (ddof 0) of the acquired feature across the batch, averaged.
   auto distance = [&](ImUnity& m) {
