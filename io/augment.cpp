@@ -5,6 +5,8 @@
 #include <cmath>
 #include <vector>
 
+#include "io/error.h"
+
 namespace im::io {
 
 namespace {
@@ -93,6 +95,50 @@ void augment_slice(float* s, const float* below, const float* above, int64_t H, 
       // Kept above 0 so that a brain voxel stays brain for the next stages' masks.
       s[i] = static_cast<float>(std::clamp(val, 1e-4, 1.0));
     }
+}
+
+std::vector<float> brain_quantiles(const float* v, size_t n, int count) {
+  if (count < 2) throw Error("brain_quantiles: count must be at least 2, got " + std::to_string(count));
+  std::vector<float> b;
+  for (size_t i = 0; i < n; ++i)
+    if (v[i] > 0.f) b.push_back(v[i]);
+  if (b.empty()) throw Error("brain_quantiles: no brain voxels (all <= 0)");
+  std::sort(b.begin(), b.end());
+  std::vector<float> q(static_cast<size_t>(count));
+  for (int k = 0; k < count; ++k) {  // linear between order statistics (numpy's default)
+    const double t = static_cast<double>(k) / (count - 1) * static_cast<double>(b.size() - 1);
+    const size_t i = static_cast<size_t>(t);
+    const double f = t - static_cast<double>(i);
+    q[static_cast<size_t>(k)] = static_cast<float>(i + 1 < b.size() ? (1 - f) * b[i] + f * b[i + 1] : b[i]);
+  }
+  return q;
+}
+
+void match_intensities(float* s, size_t n, const std::vector<float>& from, const std::vector<float>& to) {
+  if (from.size() < 2 || from.size() != to.size())
+    throw Error("match_intensities: two quantile tables of the same length >= 2 are needed");
+  const double last = static_cast<double>(from.size() - 1);
+  for (size_t i = 0; i < n; ++i) {
+    if (s[i] <= 0.f) continue;
+    // The voxel's probability under `from`: between the quantiles around it, or the middle of a run
+    // of equal quantiles it sits on (a flat stretch of the distribution).
+    const auto lo = std::lower_bound(from.begin(), from.end(), s[i]), hi = std::upper_bound(from.begin(), from.end(), s[i]);
+    double u;
+    if (hi == from.begin()) {
+      u = 0;
+    } else if (lo == from.end()) {
+      u = 1;
+    } else if (lo != hi) {
+      u = 0.5 * static_cast<double>((lo - from.begin()) + (hi - from.begin()) - 1) / last;
+    } else {
+      const size_t k = static_cast<size_t>(hi - from.begin()) - 1;
+      u = (static_cast<double>(k) + (s[i] - from[k]) / static_cast<double>(from[k + 1] - from[k])) / last;
+    }
+    const double t = u * last;
+    const size_t k = std::min(static_cast<size_t>(t), from.size() - 2);
+    const double v = to[k] + (t - static_cast<double>(k)) * (to[k + 1] - to[k]);
+    s[i] = static_cast<float>(std::clamp(v, 1e-4, 1.0));
+  }
 }
 
 }  // namespace im::io

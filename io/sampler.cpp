@@ -46,6 +46,7 @@ SliceSampler::SliceSampler(const std::vector<SamplerItem>& items, const SamplerO
           l.slices.insert(l.slices.end(), p.image.data.begin() + z * plane, p.image.data.begin() + (z + 1) * plane);
           l.masks.insert(l.masks.end(), p.mask.begin() + z * plane, p.mask.begin() + (z + 1) * plane);
         }
+        if (opt_.anatomy_augment && opt_.augment.site_match > 0) l.quantiles = brain_quantiles(l.slices.data(), l.slices.size());
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(error_mu);
         const std::string what = e.what();
@@ -65,7 +66,10 @@ SliceSampler::SliceSampler(const std::vector<SamplerItem>& items, const SamplerO
 
   std::map<int, std::vector<int>> by_site;
   for (size_t i = 0; i < volumes_.size(); ++i) by_site[volumes_[i].site].push_back(static_cast<int>(i));
-  for (auto& kv : by_site) sites_.push_back(kv.second);
+  for (auto& kv : by_site) {
+    for (int vi : kv.second) volumes_[static_cast<size_t>(vi)].site_slot = sites_.size();
+    sites_.push_back(kv.second);
+  }
 }
 
 SliceSampler::~SliceSampler() {
@@ -113,6 +117,13 @@ Batch SliceSampler::make_batch(int64_t index) const {
       const float* above = a + 1 < n && l.z[a + 1] == l.z[a] + 1 ? l.slices.data() + (a + 1) * plane : nullptr;
       float* dst = b.s1_anatomy.data() + s * plane;
       std::copy_n(l.slices.begin() + a * plane, plane, dst);
+      if (opt_.augment.site_match > 0 && sites_.size() > 1 && arng.uniform() < opt_.augment.site_match) {
+        // Another site's contrast: a volume of a different site, drawn uniformly by site.
+        size_t slot = arng.below(sites_.size() - 1);
+        if (slot >= l.site_slot) ++slot;
+        const Loaded& other = volumes_[static_cast<size_t>(sites_[slot][arng.below(sites_[slot].size())])];
+        match_intensities(dst, plane, l.quantiles, other.quantiles);
+      }
       augment_slice(dst, below, above, b.H, b.W, arng, opt_.augment);
     }
   }

@@ -101,6 +101,10 @@ void TrainConfig::validate() const {
   IM_CHECK(lambda_invariance == 0.f || anatomy_augment || anatomy_gamma,
            "lambda_invariance needs anatomy_augment or anatomy_gamma: without them the anatomy encoder sees S1 as "
            "acquired and there is nothing to be invariant to");
+  IM_CHECK(std::isfinite(anatomy_site_match) && anatomy_site_match >= 0.f && anatomy_site_match <= 1.f,
+           "anatomy_site_match is a probability in [0, 1], got " << anatomy_site_match);
+  IM_CHECK(anatomy_site_match == 0.f || anatomy_augment,
+           "anatomy_site_match changes the anatomy encoder's augmented input: set train.anatomy_augment as well");
   IM_CHECK(steps >= 0, "steps must be >= 0");
   IM_CHECK(gamma_min > 0.f && gamma_max >= gamma_min, "gamma range [" << gamma_min << ", " << gamma_max << "] is not usable");
   IM_CHECK(std::isfinite(lr) && lr > 0.f, "lr must be a finite number above 0, got " << lr);
@@ -146,7 +150,7 @@ void from_json(const nlohmann::json& j, BioFeature& b) {
 
 #define IM_TRAIN_FIELDS(X)                                                                                   \
   X(preset) X(lambda_adv) X(lambda_confusion) X(lambda_bio) X(lambda_l1) X(lambda_kl) X(lambda_ssim)          \
-  X(kl_contrast) X(kl_reduction) X(latent_sampling) X(anatomy_gamma) X(anatomy_augment) X(site_on_acquired) X(site_steps) X(site_replay) X(lambda_invariance) X(invariance_pooled) X(gamma_min) X(gamma_max) X(real_label_noise) X(site_smoothing) X(lr) X(beta1) X(beta2)      \
+  X(kl_contrast) X(kl_reduction) X(latent_sampling) X(anatomy_gamma) X(anatomy_augment) X(anatomy_site_match) X(site_on_acquired) X(site_steps) X(site_replay) X(lambda_invariance) X(invariance_pooled) X(gamma_min) X(gamma_max) X(real_label_noise) X(site_smoothing) X(lr) X(beta1) X(beta2)      \
   X(batch) X(steps) X(seed) X(validate_every) X(validation_batches) X(val_fraction) X(lr_decay) X(patience)   \
   X(lr_schedule) X(lr_final) X(warmup) X(early_stop) X(log_every) X(checkpoint_every) X(code_slices) X(device) X(threads) X(voxel_size) X(norm) X(n4)
 

@@ -85,6 +85,11 @@ struct TrainConfig {
   // that what differs between sites cannot reach the anatomy code (not in the paper; off in both
   // presets). The decoder still reconstructs S1 as acquired.
   bool anatomy_augment = false;
+  // With anatomy_augment: the probability that a slice first takes the intensity distribution of a
+  // volume of another training site (histogram matching, io::match_intensities) before the random
+  // changes: the contrast differences of the user's own sites, which random curves only sample, so
+  // that the invariance term and the site head see them (not in the paper; 0: off).
+  float anatomy_site_match = 0.f;
   // With anatomy_augment: the site head and the confusion term also see the anatomy code of S1 as
   // acquired (an extra encoder pass), the input harmonization gives the encoder; otherwise they see
   // only the augmented slices, which are not what held-out scans look like (not in the paper).

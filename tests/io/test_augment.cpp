@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <vector>
 
@@ -156,4 +157,112 @@ TEST_CASE("augment: the sampler serves augmented anatomy inputs beside the same 
   }
   // Probability 0.8 per slice: of 32 slices, fewer than 16 changed is very unlikely (p < 1e-6).
   CHECK(changed >= 16);
+}
+
+TEST_CASE("augment: brain quantiles are the order statistics of the voxels above 0", "[augment]") {
+  // 101 brain values 0.01, 0.02, ..., 1.01 in shuffled order among zeros: quantile k is 0.01 (k + 1).
+  std::vector<float> v(300, 0.f);
+  for (int i = 0; i < 101; ++i) v[static_cast<size_t>((i * 37) % 101) * 2 + 50] = 0.01f * static_cast<float>(i + 1);
+  const std::vector<float> q = io::brain_quantiles(v.data(), v.size());
+  REQUIRE(q.size() == 101);
+  for (int k = 0; k < 101; ++k) CHECK(q[static_cast<size_t>(k)] == Approx(0.01 * (k + 1)).margin(1e-6));
+  const std::vector<float> zeros(10, 0.f);
+  CHECK_THROWS_WITH(io::brain_quantiles(zeros.data(), zeros.size()), Catch::Contains("no brain voxels"));
+}
+
+TEST_CASE("augment: histogram matching recovers the monotone curve between two volumes of one anatomy", "[augment]") {
+  // A slice and the same slice through a curve g: matching the first to the second's quantiles
+  // must give g of every voxel (to the interpolation between 101 quantiles), background kept.
+  const std::vector<float> in = slice();
+  auto g = [](float x) { return 0.9f * std::pow(x, 1.8f) + 0.05f; };
+  std::vector<float> target = in;
+  for (float& x : target)
+    if (x > 0) x = g(x);
+  std::vector<float> out = in;
+  io::match_intensities(out.data(), out.size(), io::brain_quantiles(in.data(), in.size()),
+                        io::brain_quantiles(target.data(), target.size()));
+  double worst = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    REQUIRE((out[i] == 0.f) == (in[i] == 0.f));
+    worst = std::max(worst, std::abs(static_cast<double>(out[i]) - target[i]));
+  }
+  INFO("largest difference from g: " << worst);
+  CHECK(worst < 2e-3);
+  // Voxels outside the source's range take the target's ends: g of the source's extremes.
+  float lo = 1.f, hi = 0.f;
+  for (float x : in)
+    if (x > 0) lo = std::min(lo, x), hi = std::max(hi, x);
+  std::vector<float> ends = {0.5f * lo, std::min(1.f, 1.05f * hi)};
+  io::match_intensities(ends.data(), ends.size(), io::brain_quantiles(in.data(), in.size()),
+                        io::brain_quantiles(target.data(), target.size()));
+  CHECK(ends[0] == Approx(g(lo)).margin(1e-5));
+  CHECK(ends[1] == Approx(g(hi)).margin(1e-5));
+}
+
+TEST_CASE("augment: with site_match the sampler gives a slice the other site's contrast, its own anatomy", "[augment][sampler]") {
+  // One anatomy (a smooth ramp in an ellipsoid) at two sites; site 1 sees it through a curve.
+  const std::string dir = test::scratch_dir("augment_site_match");
+  std::vector<io::SamplerItem> items;
+  for (int k = 0; k < 2; ++k) {
+    const io::Volume v = test::synthetic({48, 48, 30}, test::diag_affine(2, 2, 2), [k](int64_t x, int64_t y, int64_t z) {
+      const double r = std::pow((x - 24) / 19.0, 2) + std::pow((y - 24) / 19.0, 2) + std::pow((z - 15) / 12.0, 2);
+      const double a = 0.2 + 0.8 * (x + 0.7 * y + 0.5 * z) / (47 + 0.7 * 47 + 0.5 * 29);
+      return r < 1 ? float(1000 * (k == 0 ? a : std::pow(a, 2.5))) : 0.0f;
+    });
+    io::Volume m = v;
+    for (float& x : m.data) x = x > 0;
+    io::SamplerItem it;
+    it.path = dir + "/s" + std::to_string(k) + ".nii.gz";
+    it.mask.kind = io::MaskSpec::Kind::file;
+    it.mask.path = dir + "/s" + std::to_string(k) + "_mask.nii.gz";
+    io::write_volume(it.path, v);
+    io::write_volume(it.mask.path, m);
+    it.site = k;
+    items.push_back(it);
+  }
+  const size_t plane = 64 * 64;
+  io::SamplerOptions o;
+  o.height = o.width = 64, o.batch_size = 8, o.seed = 3, o.workers = 1, o.load_threads = 1;
+  // Each site's prepared slices by axial index, from plain batches.
+  std::map<std::pair<int, int>, std::vector<float>> acquired;
+  {
+    io::SliceSampler plain(items, o);
+    for (int i = 0; i < 40; ++i) {
+      const io::Batch b = plain.make_batch(i);
+      for (int k = 0; k < b.B; ++k)
+        acquired[{b.site[k], b.slice1[k]}].assign(b.s1.begin() + k * plane, b.s1.begin() + (k + 1) * plane);
+    }
+  }
+  o.anatomy_augment = true;
+  o.augment.probability = 0;  // the random changes off: only the matching acts
+  o.augment.site_match = 1;
+  io::SliceSampler matched(items, o);
+  int compared = 0;
+  int64_t voxels = 0, clipped = 0;
+  double worst = 0;
+  for (int i = 0; i < 6; ++i) {
+    const io::Batch b = matched.make_batch(i);
+    for (int k = 0; k < b.B; ++k) {
+      const auto other = acquired.find({1 - b.site[k], b.slice1[k]});
+      if (other == acquired.end()) continue;
+      ++compared;
+      for (size_t j = 0; j < plane; ++j) {
+        const float got = b.s1_anatomy[k * plane + j];
+        REQUIRE((got == 0.f) == (b.s1[k * plane + j] == 0.f));
+        // prep's normalization (WM peak at 0.7) clips this ramp's top at 1: those voxels lost their
+        // order, and map to one value, the middle of that flat run of the distribution.
+        if (b.s1[k * plane + j] >= 1.f || other->second[j] >= 1.f) {
+          ++clipped;
+          continue;
+        }
+        ++voxels;
+        worst = std::max(worst, std::abs(static_cast<double>(got) - other->second[j]));
+      }
+    }
+  }
+  INFO(compared << " slices compared, " << voxels << " brain voxels (" << clipped << " clipped at 1 left out); "
+                 << "largest difference from the other site's slice " << worst);
+  REQUIRE(compared >= 20);
+  REQUIRE(clipped < voxels / 2);
+  CHECK(worst < 0.01);
 }

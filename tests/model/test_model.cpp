@@ -329,6 +329,18 @@ TEST_CASE("trainer: lambda_invariance pulls the anatomy code of the augmented sl
   CHECK_NOTHROW(bad.validate());
 }
 
+TEST_CASE("trainer: anatomy_site_match is a probability and needs the augmentation it is part of") {
+  TrainConfig tc;
+  for (float bad : {-0.1f, 1.5f, std::nanf("")}) {
+    tc.anatomy_site_match = bad;
+    CHECK_THROWS_WITH(tc.validate(), Catch::Contains("anatomy_site_match"));
+  }
+  tc.anatomy_site_match = 0.5f;
+  CHECK_THROWS_WITH(tc.validate(), Catch::Contains("anatomy_augment"));
+  tc.anatomy_augment = true;
+  CHECK_NOTHROW(tc.validate());
+}
+
 TEST_CASE("trainer: invariance_pooled compares the codes' 4 x 4 block means, each over its batch variance") {
   ModelConfig mc;
   mc.image_h = mc.image_w = 64;

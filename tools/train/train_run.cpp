@@ -157,6 +157,7 @@ class TrainingRun {
     so.seed = tc_.seed;
     so.first_batch = o_.resume ? resumed_.step : 0;
     so.anatomy_augment = tc_.anatomy_augment;
+    so.augment.site_match = tc_.anatomy_site_match;
     so.mask_loader = load_any_mask;
     if (o_.brain_mask == "net")  // a missing or bad weight file stops here, once, not per volume
       std::fprintf(stderr, "imunity-train: brain masks by the network %s for rows without mask or labels\n",
