@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <vector>
@@ -35,6 +36,30 @@ io::AugmentOptions only(double io::AugmentOptions::*field, double value) {
   o.probability = 1, o.curve = 0, o.top_min = 1, o.bias = 0, o.blur = 0, o.through_plane = 0, o.noise = 0;
   o.*field = value;
   return o;
+}
+
+// n synthetic subjects written under dir with their brain masks, subject k at site k: an
+// ellipsoid of "brain" in a 48 x 48 x 30 grid of 2 mm voxels, valued value(k, x, y, z) inside.
+std::vector<io::SamplerItem> ellipsoid_sites(const std::string& dir, int n,
+                                             const std::function<float(int, int64_t, int64_t, int64_t)>& value) {
+  std::vector<io::SamplerItem> items;
+  for (int k = 0; k < n; ++k) {
+    const io::Volume v = test::synthetic({48, 48, 30}, test::diag_affine(2, 2, 2), [&](int64_t x, int64_t y, int64_t z) {
+      const double r = std::pow((x - 24) / 19.0, 2) + std::pow((y - 24) / 19.0, 2) + std::pow((z - 15) / 12.0, 2);
+      return r < 1 ? value(k, x, y, z) : 0.0f;
+    });
+    io::Volume m = v;
+    for (float& x : m.data) x = x > 0;
+    io::SamplerItem it;
+    it.path = dir + "/s" + std::to_string(k) + ".nii.gz";
+    it.mask.kind = io::MaskSpec::Kind::file;
+    it.mask.path = dir + "/s" + std::to_string(k) + "_mask.nii.gz";
+    io::write_volume(it.path, v);
+    io::write_volume(it.mask.path, m);
+    it.site = k;
+    items.push_back(it);
+  }
+  return items;
 }
 
 }  // namespace
@@ -115,23 +140,9 @@ TEST_CASE("augment: the same generator state gives the same slice, probability 0
 TEST_CASE("augment: the sampler serves augmented anatomy inputs beside the same batches", "[augment][sampler]") {
   // Three synthetic subjects with a brain mask, as in the sampler's tests.
   const std::string dir = test::scratch_dir("augment_sampler");
-  std::vector<io::SamplerItem> items;
-  for (int k = 0; k < 3; ++k) {
-    const io::Volume v = test::synthetic({48, 48, 30}, test::diag_affine(2, 2, 2), [k](int64_t x, int64_t y, int64_t z) {
-      const double r = std::pow((x - 24) / 19.0, 2) + std::pow((y - 24) / 19.0, 2) + std::pow((z - 15) / 12.0, 2);
-      return r < 1 ? float(300 + 200 * ((x + y + z + k) % 3)) : 0.0f;
-    });
-    io::Volume m = v;
-    for (float& x : m.data) x = x > 0;
-    io::SamplerItem it;
-    it.path = dir + "/s" + std::to_string(k) + ".nii.gz";
-    it.mask.kind = io::MaskSpec::Kind::file;
-    it.mask.path = dir + "/s" + std::to_string(k) + "_mask.nii.gz";
-    io::write_volume(it.path, v);
-    io::write_volume(it.mask.path, m);
-    it.site = k;
-    items.push_back(it);
-  }
+  const std::vector<io::SamplerItem> items = ellipsoid_sites(dir, 3, [](int k, int64_t x, int64_t y, int64_t z) {
+    return float(300 + 200 * ((x + y + z + k) % 3));
+  });
   io::SamplerOptions o;
   o.height = o.width = 64, o.batch_size = 8, o.seed = 5, o.workers = 1, o.load_threads = 1;
   io::SliceSampler plain(items, o);
@@ -202,24 +213,10 @@ TEST_CASE("augment: histogram matching recovers the monotone curve between two v
 TEST_CASE("augment: with site_match the sampler gives a slice the other site's contrast, its own anatomy", "[augment][sampler]") {
   // One anatomy (a smooth ramp in an ellipsoid) at two sites; site 1 sees it through a curve.
   const std::string dir = test::scratch_dir("augment_site_match");
-  std::vector<io::SamplerItem> items;
-  for (int k = 0; k < 2; ++k) {
-    const io::Volume v = test::synthetic({48, 48, 30}, test::diag_affine(2, 2, 2), [k](int64_t x, int64_t y, int64_t z) {
-      const double r = std::pow((x - 24) / 19.0, 2) + std::pow((y - 24) / 19.0, 2) + std::pow((z - 15) / 12.0, 2);
-      const double a = 0.2 + 0.8 * (x + 0.7 * y + 0.5 * z) / (47 + 0.7 * 47 + 0.5 * 29);
-      return r < 1 ? float(1000 * (k == 0 ? a : std::pow(a, 2.5))) : 0.0f;
-    });
-    io::Volume m = v;
-    for (float& x : m.data) x = x > 0;
-    io::SamplerItem it;
-    it.path = dir + "/s" + std::to_string(k) + ".nii.gz";
-    it.mask.kind = io::MaskSpec::Kind::file;
-    it.mask.path = dir + "/s" + std::to_string(k) + "_mask.nii.gz";
-    io::write_volume(it.path, v);
-    io::write_volume(it.mask.path, m);
-    it.site = k;
-    items.push_back(it);
-  }
+  const std::vector<io::SamplerItem> items = ellipsoid_sites(dir, 2, [](int k, int64_t x, int64_t y, int64_t z) {
+    const double a = 0.2 + 0.8 * (x + 0.7 * y + 0.5 * z) / (47 + 0.7 * 47 + 0.5 * 29);
+    return float(1000 * (k == 0 ? a : std::pow(a, 2.5)));
+  });
   const size_t plane = 64 * 64;
   io::SamplerOptions o;
   o.height = o.width = 64, o.batch_size = 8, o.seed = 3, o.workers = 1, o.load_threads = 1;
