@@ -13,7 +13,8 @@ class-balanced, with per-site accuracy; chance is 1 / number of sites.
 To tell what carries the site, --blur S smooths every brain slice (Gaussian, sigma S pixels, within
 the brain) and --noise S adds Rician noise of sigma S to it, training and held-out alike, before
 encoding: a site recognized by its noise or fine texture drops with them, one recognized by its
-contrast does not.
+contrast does not. --rank replaces each slice's brain voxels by their rank within the slice
+(0.05 to 1): every monotone intensity curve is gone, the anatomy's order stays.
 """
 import argparse
 import glob
@@ -43,9 +44,17 @@ def load_safetensors(path):
     return meta, tensors
 
 
-def degrade(x, blur, noise, gen):
-    """x [N, 1, H, W] (brain > 0, background 0) smoothed within the brain and/or with Rician noise."""
+def degrade(x, blur, noise, gen, rank=False):
+    """x [N, 1, H, W] (brain > 0, background 0) smoothed within the brain and/or with Rician noise,
+    or each slice's brain replaced by its within-slice ranks."""
     brain = (x > 0).float()
+    if rank:
+        out = x.clone()
+        for i in range(x.shape[0]):
+            b = brain[i, 0] > 0
+            v = x[i, 0][b]
+            out[i, 0][b] = 0.05 + 0.95 * torch.argsort(torch.argsort(v)).float() / max(v.numel() - 1, 1)
+        x = out
     if blur > 0:
         r = int(3 * blur + 0.5)
         k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=torch.float32) / blur) ** 2)
@@ -61,7 +70,7 @@ def degrade(x, blur, noise, gen):
     return x
 
 
-def codes(model, sites, folder, blur=0.0, noise=0.0, seed=0):
+def codes(model, sites, folder, blur=0.0, noise=0.0, seed=0, rank=False):
     """Anatomy mean codes of every brain slice of every <site>_*.nii.gz in folder, with site labels."""
     gen = torch.Generator().manual_seed(seed)
     out, labels = [], []
@@ -70,7 +79,7 @@ def codes(model, sites, folder, blur=0.0, noise=0.0, seed=0):
         for p in files:
             v = nib.load(p).get_fdata().astype(np.float32)
             zs = [z for z in range(v.shape[2]) if (v[:, :, z] > 0).mean() >= 0.01]
-            x = degrade(torch.from_numpy(np.stack([v[:, :, z].T for z in zs])[:, None]), blur, noise, gen)
+            x = degrade(torch.from_numpy(np.stack([v[:, :, z].T for z in zs])[:, None]), blur, noise, gen, rank)
             with torch.no_grad():
                 amu, _, _ = model.encode_anatomy(x)
             out.append(amu)
@@ -92,6 +101,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--blur", type=float, default=0.0, help="Gaussian sigma (pixels) within the brain before encoding")
     ap.add_argument("--noise", type=float, default=0.0, help="Rician noise sigma added before encoding")
+    ap.add_argument("--rank", action="store_true", help="each slice's brain voxels replaced by their within-slice rank")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     meta, t = load_safetensors(a.model)
@@ -102,11 +112,12 @@ def main():
     m.eval()
     if a.blur < 0 or a.noise < 0:
         sys.exit("site_probe: --blur and --noise must be >= 0")
-    ztr, ytr = codes(m, sites, a.train_dir, a.blur, a.noise, a.seed)
-    zte, yte = codes(m, sites, a.test_dir, a.blur, a.noise, a.seed + 1)
+    ztr, ytr = codes(m, sites, a.train_dir, a.blur, a.noise, a.seed, a.rank)
+    zte, yte = codes(m, sites, a.test_dir, a.blur, a.noise, a.seed + 1, a.rank)
     k = len(sites)
     print(f"sites {sites}; {len(ytr)} training slices, {len(yte)} held-out slices; chance {1 / k:.3f}"
-          + (f"; inputs blurred (sigma {a.blur}) / with noise (sigma {a.noise})" if a.blur or a.noise else ""))
+          + (f"; inputs blurred (sigma {a.blur}) / with noise (sigma {a.noise})" if a.blur or a.noise else "")
+          + ("; inputs replaced by their within-slice ranks" if a.rank else ""))
     with torch.no_grad():
         own = m.site_logits(zte).argmax(1)
     print(f"model's site head, held out: {float((own == yte).float().mean()):.3f} per site {per_site(own, yte, k)}")
