@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "io/error.h"
+#include "io/intensity_map.h"  // io::quantiles
 
 namespace im::io {
 
@@ -97,24 +98,15 @@ void augment_slice(float* s, const float* below, const float* above, int64_t H, 
     }
 }
 
-std::vector<float> brain_quantiles(const float* v, size_t n, int count) {
-  if (count < 2) throw Error("brain_quantiles: count must be at least 2, got " + std::to_string(count));
-  std::vector<float> b;
+std::vector<double> brain_quantiles(const float* v, size_t n, int count) {
+  std::vector<float> brain;
   for (size_t i = 0; i < n; ++i)
-    if (v[i] > 0.f) b.push_back(v[i]);
-  if (b.empty()) throw Error("brain_quantiles: no brain voxels (all <= 0)");
-  std::sort(b.begin(), b.end());
-  std::vector<float> q(static_cast<size_t>(count));
-  for (int k = 0; k < count; ++k) {  // linear between order statistics (numpy's default)
-    const double t = static_cast<double>(k) / (count - 1) * static_cast<double>(b.size() - 1);
-    const size_t i = static_cast<size_t>(t);
-    const double f = t - static_cast<double>(i);
-    q[static_cast<size_t>(k)] = static_cast<float>(i + 1 < b.size() ? (1 - f) * b[i] + f * b[i + 1] : b[i]);
-  }
-  return q;
+    if (v[i] > 0.f) brain.push_back(v[i]);
+  if (brain.empty()) throw Error("brain_quantiles: no brain voxels (all <= 0)");
+  return quantiles(brain, count);
 }
 
-void match_intensities(float* s, size_t n, const std::vector<float>& from, const std::vector<float>& to) {
+void match_intensities(float* s, size_t n, const std::vector<double>& from, const std::vector<double>& to) {
   if (from.size() < 2 || from.size() != to.size())
     throw Error("match_intensities: two quantile tables of the same length >= 2 are needed");
   const double last = static_cast<double>(from.size() - 1);
@@ -132,7 +124,7 @@ void match_intensities(float* s, size_t n, const std::vector<float>& from, const
       u = 0.5 * static_cast<double>((lo - from.begin()) + (hi - from.begin()) - 1) / last;
     } else {
       const size_t k = static_cast<size_t>(hi - from.begin()) - 1;
-      u = (static_cast<double>(k) + (s[i] - from[k]) / static_cast<double>(from[k + 1] - from[k])) / last;
+      u = (static_cast<double>(k) + (s[i] - from[k]) / (from[k + 1] - from[k])) / last;
     }
     const double t = u * last;
     const size_t k = std::min(static_cast<size_t>(t), from.size() - 2);

@@ -82,7 +82,7 @@ class SliceSampler {
     std::vector<float> slices;   // brain slices only: [z.size()][H][W]
     std::vector<uint8_t> masks;  // same layout
     std::vector<int64_t> z;      // their axial indices
-    std::vector<float> quantiles;  // of its brain intensities (AugmentOptions::site_match), else empty
+    std::vector<double> quantiles;  // of its brain intensities (AugmentOptions::site_match), else empty
     int site = 0;
     size_t site_slot = 0;        // its site's index in sites_
     std::vector<float> covariates;

@@ -174,7 +174,7 @@ TEST_CASE("augment: brain quantiles are the order statistics of the voxels above
   // 101 brain values 0.01, 0.02, ..., 1.01 in shuffled order among zeros: quantile k is 0.01 (k + 1).
   std::vector<float> v(300, 0.f);
   for (int i = 0; i < 101; ++i) v[static_cast<size_t>((i * 37) % 101) * 2 + 50] = 0.01f * static_cast<float>(i + 1);
-  const std::vector<float> q = io::brain_quantiles(v.data(), v.size());
+  const std::vector<double> q = io::brain_quantiles(v.data(), v.size());
   REQUIRE(q.size() == 101);
   for (int k = 0; k < 101; ++k) CHECK(q[static_cast<size_t>(k)] == Approx(0.01 * (k + 1)).margin(1e-6));
   const std::vector<float> zeros(10, 0.f);
