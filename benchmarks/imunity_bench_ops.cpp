@@ -1,6 +1,7 @@
 // imunity-bench-ops: conv2d and conv_transpose2d forward + backward at the model's real shapes
 // (batch 16), on the CPU and on CUDA when present, next to PyTorch CPU on the same threads
-// (benchmarks/torch_ops.py, run through /usr/bin/python3 when torch is installed there).
+// (benchmarks/torch_ops.py, run through /usr/bin/python3 when torch is installed there); and
+// rank_normalize (model.anatomy_input "rank") beside the first encoder convolution it feeds.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -203,6 +204,40 @@ void print_table(const std::string& title, const std::vector<Layer>& layers, int
   std::printf("\n");
   std::fflush(stdout);
 }
+// rank_normalize on a batch of slices whose centre ellipse (some 60% of the pixels, as a brain)
+// is foreground: the best of `reps` after one warm-up (CUDA: the mean of a loop).
+double time_rank(int64_t batch, int64_t h, int64_t w, Device dev, int reps) {
+  Generator gen(2);
+  std::vector<float> v = rand_uniform({batch, 1, h, w}, gen, Device::CPU, 0.01f, 1.f).to_vector();
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t y = 0; y < h; ++y)
+      for (int64_t x = 0; x < w; ++x) {
+        const double dy = (y - h / 2.0) / (0.45 * h), dx = (x - w / 2.0) / (0.45 * w);
+        if (dx * dx + dy * dy > 1) v[(n * h + y) * w + x] = 0.f;
+      }
+  Tensor in = Tensor::from_vector(v, {batch, 1, h, w}).to(dev);
+  rank_normalize(in, 0.001f, 0.05f);
+  if (dev == Device::CUDA) {
+    cuda::synchronize();
+    const double t0 = now_ms();
+    for (int r = 0; r < reps; ++r) rank_normalize(in, 0.001f, 0.05f);
+    cuda::synchronize();
+    return (now_ms() - t0) / reps;
+  }
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    const double t0 = now_ms();
+    rank_normalize(in, 0.001f, 0.05f);
+    best = std::min(best, now_ms() - t0);
+  }
+  return best;
+}
+
+void print_rank(int64_t batch, int64_t h, int64_t w, const char* device, double rank_ms, const Timing& enc1) {
+  std::printf("\nrank_normalize (%s, %lldx1x%lldx%lld): %.3f ms; enc1 forward + backward %.2f ms; ratio %.3f\n", device,
+              static_cast<long long>(batch), static_cast<long long>(h), static_cast<long long>(w), rank_ms,
+              enc1.fwd_ms + enc1.bwd_ms, rank_ms / (enc1.fwd_ms + enc1.bwd_ms));
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -240,11 +275,13 @@ int main(int argc, char** argv) {
     print_table("CPU, " + std::to_string(num_threads()) + " threads, batch " + std::to_string(batch) + ", best of " +
                     std::to_string(reps * rounds),
                 layers, batch, cpu, torch);
+    print_rank(batch, h, w, "CPU", time_rank(batch, h, w, Device::CPU, reps), cpu["enc1"]);
     if (cuda_available()) {
       for (int r = 0; r < rounds; ++r) keep_best(gpu, measure(layers, batch, Device::CUDA, reps * 4));
       print_table("CUDA " + cuda::device_description() + ", batch " + std::to_string(batch) + ", mean of " +
                       std::to_string(reps * 4) + " runs, best of " + std::to_string(rounds) + " rounds",
                   layers, batch, gpu, {});
+      print_rank(batch, h, w, "CUDA", time_rank(batch, h, w, Device::CUDA, reps * 4), gpu["enc1"]);
     } else {
       std::printf("\nCUDA: skipped, %s\n", cuda_unavailable_reason().c_str());
     }

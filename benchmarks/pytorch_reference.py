@@ -121,8 +121,26 @@ class ImUnity(nn.Module):
         z = mu if eps is None else mu + eps * torch.exp(0.5 * logvar)
         return mu, logvar, z
 
+    @staticmethod
+    def rank_normalize(x, threshold, lo=0.05):
+        """model.anatomy_input "rank" (engine/ops.h rank_normalize): each sample's values >= threshold
+        by their mid-rank among them over (m - 1), mapped onto [lo, 1]; the rest 0."""
+        out = torch.zeros_like(x)
+        for i in range(x.shape[0]):
+            v = x[i].reshape(-1)
+            fg = v >= threshold
+            u = v[fg]
+            s, _ = torch.sort(u)
+            below = torch.searchsorted(s, u, right=False)   # #{w < u}
+            upto = torch.searchsorted(s, u, right=True)     # #{w <= u}
+            r = (below + upto - 1).to(x.dtype) / (2 * max(u.numel() - 1, 1))
+            out[i].view(-1)[fg] = lo + (1 - lo) * r
+        return out
+
     def encode_anatomy(self, x, eps=None):
         h = x
+        if self.cfg.get("anatomy_input", "image") == "rank":
+            h = self.rank_normalize(x, self.cfg["background_threshold"])
         for i in range(5):
             h = self.L(f"anatomy_encoder.conv{i}")(h)
             if i < 4:

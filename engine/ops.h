@@ -31,6 +31,8 @@
 //               tests/reference/torch_binary.py
 //   compare     kernels/compare.* engine/ops_compare.cpp tests/ops/test_compare.cpp
 //               tests/parity/parity_compare.cpp (no fixture, no gradient: a mask checked by its definition)
+//   rank        kernels/rank.* engine/ops_rank.cpp tests/ops/test_rank.cpp tests/parity/parity_rank.cpp
+//               tests/reference/torch_rank.py benchmarks/imunity_bench_ops.cpp (no gradient: input data only)
 //   gamma       kernels/gamma.* engine/ops_gamma.cpp tests/ops/test_gamma.cpp tests/parity/parity_gamma.cpp
 //               tests/reference/torch_gamma.py benchmarks/imunity_bench_kernels.cu
 //   reparam     kernels/reparam.* engine/ops_reparam.cpp tests/ops/test_reparam.cpp
@@ -101,6 +103,12 @@ Tensor masked_select(const Tensor& x, const Tensor& mask);
 // ---- comparisons (data masks, never differentiated) -- ops_compare.cpp, kernels/compare.*
 // 1 where x >= threshold, else 0.
 Tensor greater_equal(const Tensor& x, float threshold);
+
+// ---- within-sample ranks (data, never differentiated) -- ops_rank.cpp, kernels/rank.*
+// Each sample's values >= threshold replaced by their mid-rank among them mapped onto [lo, 1] (ties
+// share one value), the rest 0: what any strictly increasing change of the intensities leaves as it
+// was. The anatomy encoder's contrast-free input (model.anatomy_input "rank").
+Tensor rank_normalize(const Tensor& x, float threshold, float lo);
 
 // ---- per-sample gamma transform (training's contrast augmentation) -- ops_gamma.cpp, kernels/gamma.*
 // y = x ^ gamma[n] per sample, x in [0, 1] of shape [N, ...], gamma [N]. Zero stays zero (the

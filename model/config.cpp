@@ -51,6 +51,8 @@ void ModelConfig::validate() const {
            "latent_stride must be 16 (an 8 x 8 code for 128 x 128 slices) or 8 (16 x 16), got " << latent_stride);
   IM_CHECK(contrast_pooled || latent_stride == 16,
            "latent_stride 8 needs contrast_pooled true (a contrast map stays at 1/16 of the slice)");
+  IM_CHECK(anatomy_input == "image" || anatomy_input == "rank",
+           "anatomy_input must be \"image\" or \"rank\", got \"" << anatomy_input << "\"");
   IM_CHECK(decoder_upsample == "transposed" || decoder_upsample == "nearest",
            "decoder_upsample must be \"transposed\" or \"nearest\", got \"" << decoder_upsample << "\"");
   IM_CHECK(site_head_input == "flat" || site_head_input == "pooled",
@@ -146,7 +148,7 @@ void from_json(const nlohmann::json& j, BioFeature& b) {
 #define IM_MODEL_FIELDS(X)                                                                              \
   X(image_h) X(image_w) X(encoder_widths) X(anatomy_channels) X(contrast_channels) X(contrast_dense_width) \
   X(contrast_pooled) X(latent_stride) X(decoder_upsample) X(decoder_widths) X(disc_width) X(disc_leaky_alpha) X(bn_momentum) X(bn_eps)         \
-  X(site_hidden) X(site_head_input) X(n_sites) X(site_names) X(bio) X(background_threshold) X(init)
+  X(site_hidden) X(site_head_input) X(anatomy_input) X(n_sites) X(site_names) X(bio) X(background_threshold) X(init)
 
 #define IM_TRAIN_FIELDS(X)                                                                                   \
   X(preset) X(lambda_adv) X(lambda_confusion) X(lambda_bio) X(lambda_l1) X(lambda_kl) X(lambda_ssim)          \

@@ -40,6 +40,13 @@ struct ModelConfig {
   // and mean square (2 x anatomy_channels values): the code's global statistics, where a scanner's
   // noise, blur and contrast show whatever the slice's anatomy and position (not in the paper).
   std::string site_head_input = "flat";
+  // What the anatomy encoder sees of a slice: "image", the slice itself (the paper), or "rank", each
+  // slice's foreground (>= background_threshold) by its within-slice mid-ranks on [0.05, 1]
+  // (engine/ops.h rank_normalize): any strictly increasing change of the intensities, which is most
+  // of what a scanner's contrast does, gives the encoder the same input, so the contrast cannot
+  // reach the anatomy code that way (not in the paper; docs/training.md). The contrast encoder and
+  // the decoder's target are unchanged.
+  std::string anatomy_input = "image";
   int n_sites = 2;
   std::vector<std::string> site_names;
   std::vector<BioFeature> bio;

@@ -9,6 +9,12 @@
 
 namespace im::model {
 
+namespace {
+// The darkest foreground value's rank under model.anatomy_input "rank": above the background's 0,
+// as the darkest brain voxel of an image is (benchmarks/pytorch_reference.py uses the same).
+constexpr float kRankFloor = 0.05f;
+}  // namespace
+
 ImUnity::ImUnity(const ModelConfig& cfg, Device dev, uint64_t init_seed) : ImUnity(cfg, DeclareOnly{}) {
   finalize_groups(true);
   initialize(init_seed);
@@ -163,6 +169,10 @@ Code ImUnity::encode_anatomy(const Tensor& x, Generator* rng) const {
   IM_CHECK(x.ndim() == 4 && x.size(1) == 1 && x.size(2) == cfg_.image_h && x.size(3) == cfg_.image_w,
            "anatomy encoder: expected [N, 1, " << cfg_.image_h << ", " << cfg_.image_w << "], got " << x.shape().str());
   Tensor h = x;
+  if (cfg_.anatomy_input == "rank") {
+    NoGrad ng;  // the ranks are data: nothing upstream of the encoder is trained through them
+    h = rank_normalize(x, cfg_.background_threshold, kRankFloor);
+  }
   // ReLU after every conv but the last: its output is split into mean and log-variance, which must
   // be free to go negative (the authors' code applies the ReLU before the split; see IMUNITY_NOTES).
   for (size_t i = 0; i < anatomy_convs_.size(); ++i) h = conv_relu(anatomy_convs_[i], h, i + 1 < anatomy_convs_.size());

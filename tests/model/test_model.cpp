@@ -39,6 +39,7 @@ ModelConfig config_from_fixture(const nlohmann::json& c) {
   mc.decoder_upsample = c.value("decoder_upsample", "transposed");
   mc.latent_stride = c.value("latent_stride", 16);
   mc.site_head_input = c.value("site_head_input", "flat");
+  mc.anatomy_input = c.value("anatomy_input", "image");
   return mc;
 }
 }  // namespace
@@ -63,6 +64,34 @@ TEST_CASE("model: module shapes at the default 128x128 configuration") {
     CHECK(v >= 0.f);
     CHECK(v <= 1.f);
   }
+}
+
+TEST_CASE("model: anatomy_input rank: the anatomy code ignores a strictly increasing intensity change") {
+  // A slice with background rows, on a grid of 1/4096 so that x^1.7 keeps every order and tie.
+  std::vector<float> v = test::random_tensor({2, 1, 64, 64}, 4, 0.f, 1.f).to_vector(), g = v;
+  for (size_t i = 0; i < v.size(); ++i) {
+    v[i] = (i / 64) % 64 < 6 ? 0.f : std::floor(v[i] * 4000.f + 40.f) / 4096.f;
+    g[i] = v[i] == 0.f ? 0.f : 0.1f + 0.85f * std::pow(v[i], 1.7f);
+  }
+  const Tensor x = Tensor::from_vector(v, {2, 1, 64, 64}), xg = Tensor::from_vector(g, {2, 1, 64, 64});
+  auto moved = [&](const std::string& input) {
+    ModelConfig mc;
+    mc.image_h = mc.image_w = 64;
+    mc.anatomy_input = input;
+    ImUnity m(mc, Device::CPU, 1);
+    NoGrad ng;
+    const std::vector<float> a = m.encode_anatomy(x, nullptr).mu.to_vector(), b = m.encode_anatomy(xg, nullptr).mu.to_vector();
+    double d = 0, n = 0;
+    for (size_t i = 0; i < a.size(); ++i) d += std::abs(a[i] - b[i]), n += std::abs(a[i]);
+    return d / n;
+  };
+  const double image = moved("image"), rank = moved("rank");
+  INFO("relative change of the anatomy code: image input " << image << ", rank input " << rank);
+  CHECK(rank == 0.0);
+  CHECK(image > 0.05);
+  ModelConfig bad;
+  bad.anatomy_input = "ranks";
+  CHECK_THROWS_WITH(bad.validate(), Catch::Contains("anatomy_input must be"));
 }
 
 TEST_CASE("model: latent_stride 8 gives a 16 x 16 anatomy code and a pooled contrast vector") {
@@ -102,7 +131,7 @@ TEST_CASE("model: input sides that are not multiples of 16 are refused with a cl
 }
 
 TEST_CASE("model: the forward pass matches an independent PyTorch implementation") {
-  for (const char* name : {"model", "model_pooled", "model_upsample", "model_latent8", "model_sitepooled"}) {
+  for (const char* name : {"model", "model_pooled", "model_upsample", "model_latent8", "model_sitepooled", "model_rank"}) {
     INFO(name);
     nlohmann::json fx = test::load_fixture(name);
     ModelConfig mc = config_from_fixture(fx["config"]);
@@ -390,7 +419,7 @@ TEST_CASE("trainer: invariance_pooled compares the codes' 4 x 4 block means, eac
 }
 
 TEST_CASE("model: parameter gradients through the whole network match PyTorch") {
-  for (const char* name : {"model", "model_pooled", "model_upsample", "model_latent8", "model_sitepooled"}) {
+  for (const char* name : {"model", "model_pooled", "model_upsample", "model_latent8", "model_sitepooled", "model_rank"}) {
     INFO(name);
     nlohmann::json fx = test::load_fixture(name);
     ModelConfig mc = config_from_fixture(fx["config"]);

@@ -66,8 +66,9 @@ void check_gradients(ImUnity& cpu, ImUnity& gpu, double tol) {
 
 TEST_CASE("parity: the whole model forward and backward") {
   for (bool pooled : {false, true}) {
-    INFO((pooled ? "pooled contrast code" : "spatial contrast code"));
-    const ModelConfig mc = small_config(pooled);
+    INFO((pooled ? "pooled contrast code, ranked anatomy input" : "spatial contrast code"));
+    ModelConfig mc = small_config(pooled);
+    if (pooled) mc.anatomy_input = "rank";
     ImUnity cpu(mc, Device::CPU, 3), gpu(mc, Device::CPU, 3);
     gpu.to(Device::CUDA);
     const Tensor x = slices(4, mc, 1), c = slices(4, mc, 2);

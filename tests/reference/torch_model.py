@@ -14,12 +14,15 @@ from pytorch_reference import ImUnity  # noqa: E402
 torch.manual_seed(0)
 # The last one has a 1/8 anatomy code (model.latent_stride 8); it comes last so that the random
 # weights of the others stay what they were.
-# model_sitepooled (model.site_head_input "pooled") is added after them for the same reason.
-for fixture, pooled, upsample, latent_stride, site_input in (("model", False, "transposed", 16, "flat"),
-                                                             ("model_pooled", True, "transposed", 16, "flat"),
-                                                             ("model_upsample", True, "nearest", 16, "flat"),
-                                                             ("model_latent8", True, "nearest", 8, "flat"),
-                                                             ("model_sitepooled", True, "nearest", 8, "pooled")):
+# model_sitepooled (model.site_head_input "pooled") is added after them for the same reason, and
+# model_rank (model.anatomy_input "rank") after it.
+for fixture, pooled, upsample, latent_stride, site_input, anatomy_input in (
+        ("model", False, "transposed", 16, "flat", "image"),
+        ("model_pooled", True, "transposed", 16, "flat", "image"),
+        ("model_upsample", True, "nearest", 16, "flat", "image"),
+        ("model_latent8", True, "nearest", 8, "flat", "image"),
+        ("model_sitepooled", True, "nearest", 8, "pooled", "image"),
+        ("model_rank", True, "nearest", 8, "pooled", "rank")):
     cfg = {"image_h": 32, "image_w": 48, "encoder_widths": [3, 4, 5, 6, 8], "anatomy_channels": 4,
            "contrast_channels": 3, "contrast_dense_width": 6, "contrast_pooled": pooled, "decoder_upsample": upsample,
            "latent_stride": latent_stride,
@@ -27,6 +30,8 @@ for fixture, pooled, upsample, latent_stride, site_input in (("model", False, "t
            "bn_eps": 1e-3, "site_hidden": 5, "n_sites": 3, "background_threshold": 0.001}
     if site_input != "flat":
         cfg["site_head_input"] = site_input
+    if anatomy_input != "image":
+        cfg["anatomy_input"] = anatomy_input
     m = ImUnity(cfg).double()
     weights = {}
     with torch.no_grad():
@@ -48,6 +53,9 @@ for fixture, pooled, upsample, latent_stride, site_input in (("model", False, "t
                 weights[f"{name}.bias"] = mod.bias.clone()
     x = torch.rand(2, 1, 32, 48, dtype=torch.float64)
     x[:, :, :4, :] = 0  # background rows: the output must copy them
+    if anatomy_input == "rank":
+        x = x.float().double()  # ranked as our float32 reads it (a tie there is a tie here)
+        x[0, 0, 4:10, :6] = x[0, 0, 4, 0]  # and ties
     c = torch.rand(2, 1, 32, 48, dtype=torch.float64)
     amu, alv, _ = m.encode_anatomy(x)
     cmu, clv, _ = m.encode_contrast(c)
