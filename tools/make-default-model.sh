@@ -6,7 +6,7 @@
 # (tools/repro.sh) evaluates on them. The clinical MS scans are not a training site: they stay
 # unseen scanners for tools/demo.sh.
 #   tools/make-default-model.sh [WORK_DIR]        (default build/default-model; needs tools/build.sh first)
-# Six stages (docs/training.md, "The shipped model"): in WORK_DIR/run, docs/default-model.json
+# Seven stages (docs/training.md, "The shipped model"): in WORK_DIR/run, docs/default-model.json
 # for its 10 000 steps; resumed to 14 000 with the anatomy encoder's augmentation (R14) and a
 # confusion weight of 20; resumed to 18 000 with a confusion weight of 40. Then, in WORK_DIR/run4,
 # 6 000 steps warm-started from that model (--init-from) with five site-head updates per step
@@ -14,11 +14,13 @@
 # probe"). Then, in WORK_DIR/run5, 4 500 steps from stage 4's model with an invariance term on the
 # code's pooled features (train.lambda_invariance, train.invariance_pooled: "An invariance term").
 # Then, in WORK_DIR/run6, 4 500 more steps of that recipe from stage 5's model, half the anatomy
-# inputs first given another site's intensity distribution (train.anatomy_site_match).
+# inputs first given another site's intensity distribution (train.anatomy_site_match). Then, in
+# WORK_DIR/run7, 4 500 steps of stage 6's recipe from its model with the anatomy encoder given each
+# slice's within-slice ranks (model.anatomy_input "rank": "A contrast-free anatomy input").
 # Each changed recipe restarts the choice of the best checkpoint: the best validation of the last
 # stage is shipped.
 # Environment: IMUNITY_DATA (default ../shared/data), STEPS (stage 1, default: the config's),
-# THREADS, RESUME=1 (continue WORK_DIR/run, then WORK_DIR/run4, run5 and run6, where they stopped; a finished stage
+# THREADS, RESUME=1 (continue WORK_DIR/run, then WORK_DIR/run4 to run7, where they stopped; a finished stage
 # trains no more), PREPARE_ONLY=1 (the virtual sites and the manifest, no training: for fine-tuning
 # experiments and benchmarks/site_probe_data.sh).
 set -euo pipefail
@@ -85,5 +87,8 @@ stage56=(--set train.lr=0.0002 "${stage45[@]}" --set train.lambda_invariance=500
 warm_stage "$work/run5" "$work/run4/model.safetensors" 4500 "${stage56[@]}"
 # Stage 6: from stage 5's, the same recipe with another site's contrast on half the anatomy inputs.
 warm_stage "$work/run6" "$work/run5/model.safetensors" 4500 "${stage56[@]}" --set train.anatomy_site_match=0.5
-cp "$work/run6/model.safetensors" model/weights/imunity-default-2mm.safetensors
+# Stage 7: from stage 6's, the same recipe with the anatomy encoder reading within-slice ranks.
+warm_stage "$work/run7" "$work/run6/model.safetensors" 4500 "${stage56[@]}" --set train.anatomy_site_match=0.5 \
+  --set 'model.anatomy_input="rank"'
+cp "$work/run7/model.safetensors" model/weights/imunity-default-2mm.safetensors
 echo "make-default-model: model/weights/imunity-default-2mm.safetensors updated"
