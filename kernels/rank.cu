@@ -46,9 +46,14 @@ __global__ void rank_kernel(float* __restrict__ y, const float* __restrict__ x, 
 
 void rank_normalize_cuda(float* y, const float* x, int64_t n_samples, int64_t sample_size, float threshold, float lo) {
   if (n_samples == 0 || sample_size == 0) return;
-  const dim3 grid((unsigned)((sample_size + kTile - 1) / kTile), (unsigned)n_samples);
-  rank_kernel<<<grid, kTile, 0, cuda::stream()>>>(y, x, sample_size, threshold, lo);
-  IM_CUDA_LAUNCH_CHECK();
+  // One grid row per sample, in launches of at most 65 535 rows (the grid's y limit).
+  constexpr int64_t kMaxRows = 65535;
+  for (int64_t s0 = 0; s0 < n_samples; s0 += kMaxRows) {
+    const int64_t rows = n_samples - s0 < kMaxRows ? n_samples - s0 : kMaxRows;
+    const dim3 grid((unsigned)((sample_size + kTile - 1) / kTile), (unsigned)rows);
+    rank_kernel<<<grid, kTile, 0, cuda::stream()>>>(y + s0 * sample_size, x + s0 * sample_size, sample_size, threshold, lo);
+    IM_CUDA_LAUNCH_CHECK();
+  }
 }
 
 }  // namespace im
