@@ -49,6 +49,10 @@ def degrade(x, blur, noise, gen, rank=False):
     or each slice's brain replaced by its within-slice ranks."""
     brain = (x > 0).float()
     if rank:
+        # Ordinal ranks (ties broken by position), not the model's mid-ranks
+        # (pytorch_reference.ImUnity.rank_normalize): the figures in docs/training.md were made with
+        # these. Prep's clip at 1 makes large ties; with mid-ranks the stage-6 probe gives 0.260 / 0.272
+        # instead of 0.311 / 0.314.
         out = x.clone()
         for i in range(x.shape[0]):
             b = brain[i, 0] > 0
